@@ -1,0 +1,40 @@
+{
+    "name": "Zoom Booking",
+    "summary": "Booking pages for guests, with an automatic Zoom meeting for each booking",
+    "version": "18.0.1.0.0",
+    "category": "Productivity/Calendar",
+    "website": "https://github.com/zoom-booking/zoom_booking",
+    "author": "zoom_booking developers",
+    "license": "LGPL-3",
+    "depends": ["base_setup", "calendar", "portal"],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/zoom_booking_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
+        "views/zoom_connection_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/res_users_views.xml",
+        "views/booking_calendar_views.xml",
+        "views/calendar_event_views.xml",
+        "views/zoom_booking_templates.xml",
+        "views/booking_templates.xml",
+        "views/zoom_booking_menus.xml",
+    ],
+    "demo": ["data/zoom_booking_demo.xml"],
+    "assets": {
+        "web.assets_frontend": [
+            "zoom_booking/static/src/scss/booking_page.scss",
+            "zoom_booking/static/src/js/booking_page.js",
+        ],
+        "web.assets_backend": [
+            "zoom_booking/static/src/scss/booking_backend.scss",
+        ],
+        "web.assets_tests": [
+            "zoom_booking/static/src/js/tours/*.js",
+        ],
+    },
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,41 @@
+from odoo import api, fields, models
+
+from .zoom_connection import CALLBACK_PATH, WEBHOOK_PATH
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    zoom_client_id = fields.Char(
+        "Zoom Client ID", config_parameter="zoom_booking.client_id"
+    )
+    zoom_client_secret = fields.Char(
+        "Zoom Client Secret",
+        config_parameter="zoom_booking.client_secret",
+        groups="base.group_system",
+    )
+    zoom_webhook_secret_token = fields.Char(
+        "Zoom Webhook Secret Token",
+        config_parameter="zoom_booking.webhook_secret_token",
+        groups="base.group_system",
+    )
+    zoom_oauth_base_url = fields.Char(
+        "Zoom OAuth URL",
+        config_parameter="zoom_booking.oauth_base_url",
+        default="https://zoom.us",
+    )
+    zoom_api_base_url = fields.Char(
+        "Zoom API URL",
+        config_parameter="zoom_booking.api_base_url",
+        default="https://api.zoom.us/v2",
+    )
+    zoom_redirect_url = fields.Char("Redirect URL", compute="_compute_zoom_urls")
+    zoom_webhook_url = fields.Char("Webhook URL", compute="_compute_zoom_urls")
+
+    @api.depends("zoom_client_id")
+    def _compute_zoom_urls(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        base_url = (base_url or "").rstrip("/")
+        for settings in self:
+            settings.zoom_redirect_url = base_url + CALLBACK_PATH
+            settings.zoom_webhook_url = base_url + WEBHOOK_PATH

@@ -1,0 +1,167 @@
+"""Shared set-up of zoom_booking's tests: users, the Zoom double, settings.
+
+The Zoom double lives with the project's tests (``tests/zoom_double`` at the
+repository root), never in the addon's runtime code. Tests reach it over real
+HTTP on loopback, through the addon's configurable base URLs. When
+``ZOOM_DOUBLE_URL`` is set the tests expect a double already running there
+(the benchmark does that); otherwise one is started in this process.
+"""
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from odoo.sql_db import TestCursor
+from odoo.tests import HttpCase, new_test_user
+
+CLIENT_ID = "zoom-booking-test-client"
+CLIENT_SECRET = "zoom-booking-test-client-secret"
+WEBHOOK_SECRET = "odoo-zoom-test-secret"
+
+_double = None
+
+
+def _find_double_package():
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "tests" / "zoom_double"
+        if candidate.is_dir():
+            return candidate.parent
+    return None
+
+
+def get_zoom_double():
+    """The process-wide Zoom double, started on first use."""
+    global _double
+    if _double is None:
+        folder = _find_double_package()
+        if folder is None:
+            raise RuntimeError(
+                "The Zoom double (tests/zoom_double in the project) was not found."
+            )
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+        from zoom_double import ZoomDouble
+
+        _double = ZoomDouble(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            webhook_secret=WEBHOOK_SECRET,
+        )
+        _double.start()
+    return _double
+
+
+@contextmanager
+def postcommit_hooks_run():
+    """Run post-commit hooks when a test cursor commits, as a real cursor does.
+
+    Odoo's ``TestCursor.commit`` drops them; zoom_booking talks to Zoom after
+    commit, so HTTP tests need the production behaviour back.
+    """
+    original = TestCursor.commit
+
+    def commit(cursor):
+        hooks = list(cursor.postcommit._funcs)
+        cursor.postcommit._funcs.clear()
+        original(cursor)
+        for hook in hooks:
+            hook()
+
+    TestCursor.commit = commit
+    try:
+        yield
+    finally:
+        TestCursor.commit = original
+
+
+class ZoomBookingCase(HttpCase):
+    """Users, a running Zoom double and the addon pointed at it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.zoom = get_zoom_double()
+        cls.zoom.reset()
+        params = cls.env["ir.config_parameter"].sudo()
+        params.set_param("zoom_booking.client_id", CLIENT_ID)
+        params.set_param("zoom_booking.client_secret", CLIENT_SECRET)
+        params.set_param("zoom_booking.webhook_secret_token", WEBHOOK_SECRET)
+        params.set_param("zoom_booking.oauth_base_url", cls.zoom.url)
+        params.set_param("zoom_booking.api_base_url", cls.zoom.url + "/v2")
+        cls.host = new_test_user(
+            cls.env,
+            login="zb_host",
+            name="Hana Host",
+            email="hana.host@example.com",
+            tz="Asia/Tokyo",
+            groups="base.group_user",
+        )
+        cls.other_host = new_test_user(
+            cls.env,
+            login="zb_other_host",
+            name="Oscar Other",
+            email="oscar.other@example.com",
+            tz="Europe/Berlin",
+            groups="base.group_user",
+        )
+        cls.booking_admin = new_test_user(
+            cls.env,
+            login="zb_booking_admin",
+            name="Bea Admin",
+            email="bea.admin@example.com",
+            groups="base.group_user,zoom_booking.group_booking_admin",
+        )
+        cls.system_admin = new_test_user(
+            cls.env,
+            login="zb_system_admin",
+            name="Sam System",
+            email="sam.system@example.com",
+            groups="base.group_user,base.group_system",
+        )
+        cls.portal_user = new_test_user(
+            cls.env,
+            login="zb_portal",
+            name="Paula Portal",
+            email="paula.portal@example.com",
+            groups="base.group_portal",
+        )
+        cls.enterClassContext(postcommit_hooks_run())
+
+    def setUp(self):
+        super().setUp()
+        self.zoom.reset()
+        self.addCleanup(self.zoom.reset)
+
+    # ----------------------------------------------------------- helpers
+    def connect_zoom(self, user, zoom_email=None):
+        """Connect ``user``'s Zoom account through the real OAuth flow over HTTP:
+        Connect in Odoo, Authorize at the double, back to Odoo's callback."""
+        zoom_email = zoom_email or user.email
+        self.zoom.add_user(zoom_email, first_name=user.name.split()[0])
+        self.zoom.set_authorizing_user(zoom_email)
+        self.authenticate(user.login, user.login)
+        response = self.url_open("/zoom_booking/oauth/connect", allow_redirects=False)
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        authorize_url = response.headers["Location"]
+        callback = self.zoom.approve(authorize_url)
+        query = urlparse(callback).query
+        response = self.url_open(
+            "/zoom_booking/oauth/callback?" + query, allow_redirects=False
+        )
+        self.assertEqual(response.status_code, 303, response.text[:2000])
+        connection = (
+            self.env["zoom.connection"].sudo().search([("user_id", "=", user.id)])
+        )
+        self.assertEqual(connection.state, "connected")
+        return connection
+
+    @staticmethod
+    def query_of(url):
+        return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def env_flag(name):
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

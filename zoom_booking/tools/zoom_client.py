@@ -1,0 +1,321 @@
+"""A small, ORM-free client for Zoom's OAuth and Meetings API.
+
+Every HTTP call goes through :meth:`ZoomClient.request`: one timeout policy, secrets
+masked in logs, and Zoom's answers turned into a few named exceptions. Models decide
+what to do with them; this module only talks.
+"""
+
+import base64
+import hashlib
+import logging
+import re
+import secrets
+import time
+from urllib.parse import urlencode
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+# (connect, read) in seconds: a guest never waits more than about 5 s on Zoom.
+DEFAULT_TIMEOUT = (2.0, 4.0)
+
+_SECRET_PATTERNS = [
+    re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
+    re.compile(
+        r"((?:access_token|refresh_token|code|code_verifier|token|client_secret|"
+        r"password|pwd|zak)=)[^&\s\"']+"
+    ),
+    re.compile(
+        r"(\"(?:access_token|refresh_token|password|encrypted_password|"
+        r"h323_password|pstn_password|start_url|join_url)\"\s*:\s*\")[^\"]*"
+    ),
+]
+
+
+def mask_secrets(text):
+    """Return ``text`` with tokens, passcodes and Zoom URLs replaced by ``***``."""
+    text = str(text)
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + "***", text)
+    return text
+
+
+class ZoomError(Exception):
+    """Zoom answered with an error, or could not be reached."""
+
+    def __init__(self, message, status=None, code=None, retry_after=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+class ZoomUnavailable(ZoomError):
+    """Zoom could not be reached, or answered 5xx: try again later."""
+
+
+class ZoomTimeout(ZoomUnavailable):
+    """No answer in time: the request may or may not have been carried out."""
+
+
+class ZoomRateLimited(ZoomError):
+    """Zoom answered 429: back off, for ``retry_after`` seconds when known."""
+
+
+class ZoomAuthError(ZoomError):
+    """The access token was refused (401, code 124): refresh and retry once."""
+
+
+class ZoomInvalidGrant(ZoomError):
+    """The refresh token or authorization code is no longer valid: reconnect."""
+
+
+class ZoomNotFound(ZoomError):
+    """The meeting or user does not exist at Zoom (404, e.g. code 3001)."""
+
+
+class ZoomRequestError(ZoomError):
+    """Zoom refused the request itself (other 4xx): retrying will not help."""
+
+
+def pkce_pair():
+    """Return a fresh ``(code_verifier, code_challenge)`` pair for PKCE S256."""
+    verifier = secrets.token_urlsafe(64)[:96]
+    digest = hashlib.sha256(verifier.encode()).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def _parse_retry_after(value):
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        # Zoom does not document the format: accept an HTTP date too.
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class ZoomClient:
+    """Talks to one Zoom app's OAuth server and API.
+
+    :param oauth_base_url: e.g. ``https://zoom.us``
+    :param api_base_url: e.g. ``https://api.zoom.us/v2``
+    :param call_logger: optional callable receiving one dict per HTTP call
+        (``method``, ``path``, ``status``, ``duration_ms``, ``error``); never a secret.
+    """
+
+    def __init__(
+        self,
+        oauth_base_url,
+        api_base_url,
+        client_id=None,
+        client_secret=None,
+        timeout=DEFAULT_TIMEOUT,
+        session=None,
+        call_logger=None,
+    ):
+        self.oauth_base_url = (oauth_base_url or "").rstrip("/")
+        self.api_base_url = (api_base_url or "").rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.timeout = timeout
+        self.session = session or requests
+        self.call_logger = call_logger
+
+    # ------------------------------------------------------------------ core
+    def request(
+        self,
+        method,
+        url,
+        *,
+        token=None,
+        basic_auth=False,
+        json=None,
+        data=None,
+        params=None,
+        timeout=None,
+    ):
+        """Send one request and return the decoded JSON body (``None`` if empty).
+
+        Raises one of the ``Zoom*`` exceptions on any failure.
+        """
+        headers = {"Accept": "application/json"}
+        auth = None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if basic_auth:
+            auth = (self.client_id or "", self.client_secret or "")
+        path = re.sub(r"^https?://[^/]+", "", url)
+        started = time.monotonic()
+        status = None
+        error = None
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                auth=auth,
+                json=json,
+                data=data,
+                params=params,
+                timeout=timeout or self.timeout,
+                allow_redirects=False,
+            )
+            status = response.status_code
+        except requests.exceptions.Timeout as exc:
+            error = "timeout"
+            raise ZoomTimeout("Zoom did not answer in time.") from exc
+        except requests.exceptions.RequestException as exc:
+            error = "unreachable"
+            raise ZoomUnavailable("Zoom could not be reached.") from exc
+        finally:
+            duration_ms = int((time.monotonic() - started) * 1000)
+            _logger.info(
+                "Zoom %s %s -> %s (%d ms)",
+                method,
+                mask_secrets(path),
+                status or error,
+                duration_ms,
+            )
+            if self.call_logger:
+                self.call_logger(
+                    {
+                        "method": method,
+                        "path": mask_secrets(path.split("?")[0]),
+                        "status": status or 0,
+                        "duration_ms": duration_ms,
+                        "error": error or "",
+                    }
+                )
+        return self._handle_response(response)
+
+    def _handle_response(self, response):
+        status = response.status_code
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if 200 <= status < 300:
+            return body
+        body = body if isinstance(body, dict) else {}
+        code = body.get("code") or body.get("error")
+        message = body.get("message") or body.get("reason") or f"HTTP {status}"
+        _logger.warning(
+            "Zoom error %s (%s): %s", status, code, mask_secrets(message)[:300]
+        )
+        if status == 429:
+            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+            raise ZoomRateLimited(message, status, code, retry_after=retry_after)
+        if status >= 500:
+            raise ZoomUnavailable(message, status, code)
+        if body.get("error") == "invalid_grant":
+            raise ZoomInvalidGrant(message, status, code)
+        if status == 401 and body.get("error") is None:
+            raise ZoomAuthError(message, status, code)
+        if status == 404:
+            raise ZoomNotFound(message, status, code)
+        raise ZoomRequestError(message, status, code)
+
+    # ----------------------------------------------------------------- OAuth
+    def authorize_url(self, redirect_uri, state, code_challenge):
+        """URL of Zoom's authorization screen for this app."""
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        return f"{self.oauth_base_url}/oauth/authorize?{query}"
+
+    def exchange_code(self, code, redirect_uri, code_verifier):
+        """Trade an authorization code for tokens (Zoom's token JSON)."""
+        return self.request(
+            "POST",
+            f"{self.oauth_base_url}/oauth/token",
+            basic_auth=True,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            },
+        )
+
+    def refresh(self, refresh_token):
+        """Trade a refresh token for new tokens; the old refresh token dies."""
+        return self.request(
+            "POST",
+            f"{self.oauth_base_url}/oauth/token",
+            basic_auth=True,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+
+    def revoke(self, access_token):
+        """Revoke a token at Zoom."""
+        return self.request(
+            "POST",
+            f"{self.oauth_base_url}/oauth/revoke",
+            basic_auth=True,
+            data={"token": access_token},
+        )
+
+    # ------------------------------------------------------------------- API
+    def get_me(self, token):
+        return self.request("GET", f"{self.api_base_url}/users/me", token=token)
+
+    def create_meeting(self, token, body):
+        return self.request(
+            "POST", f"{self.api_base_url}/users/me/meetings", token=token, json=body
+        )
+
+    def update_meeting(self, token, meeting_id, body):
+        return self.request(
+            "PATCH",
+            f"{self.api_base_url}/meetings/{meeting_id}",
+            token=token,
+            json=body,
+        )
+
+    def delete_meeting(self, token, meeting_id):
+        return self.request(
+            "DELETE", f"{self.api_base_url}/meetings/{meeting_id}", token=token
+        )
+
+    def get_meeting(self, token, meeting_id):
+        return self.request(
+            "GET", f"{self.api_base_url}/meetings/{meeting_id}", token=token
+        )
+
+    def list_upcoming_meetings(self, token, max_pages=10):
+        """All of the user's upcoming meetings, following Zoom's pagination."""
+        meetings = []
+        params = {"type": "upcoming", "page_size": 300}
+        for _page in range(max_pages):
+            body = (
+                self.request(
+                    "GET",
+                    f"{self.api_base_url}/users/me/meetings",
+                    token=token,
+                    params=params,
+                )
+                or {}
+            )
+            meetings.extend(body.get("meetings") or [])
+            next_token = body.get("next_page_token")
+            if not next_token:
+                break
+            params = dict(params, next_page_token=next_token)
+        return meetings
