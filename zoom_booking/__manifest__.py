@@ -1,6 +1,6 @@
 {
     "name": "Zoom Booking",
-    "summary": "Booking pages for guests, with an automatic Zoom meeting for each booking",
+    "summary": "Booking pages for guests, each booking with its own Zoom meeting",
     "version": "18.0.1.0.0",
     "category": "Productivity/Calendar",
     "website": "https://github.com/zoom-booking/zoom_booking",

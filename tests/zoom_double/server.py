@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -134,7 +134,7 @@ def _validation_failed(errors):
 
 
 def _iso(ts, millis=False):
-    dt = datetime.fromtimestamp(ts, UTC)
+    dt = datetime.fromtimestamp(ts, timezone.utc)
     if millis:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -183,6 +183,28 @@ def _path_matches(pattern, path):
     if pattern.startswith("^"):
         return re.match(pattern, path) is not None
     return pattern == path
+
+
+class _Headers(dict):
+    """Request headers as received (original case), looked up case-insensitively."""
+
+    def _key(self, key):
+        if dict.__contains__(self, key):
+            return key
+        lower = str(key).lower()
+        for existing in self:
+            if existing.lower() == lower:
+                return existing
+        return key
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def get(self, key, default=None):
+        return dict.get(self, self._key(key), default)
 
 
 class _Server(ThreadingHTTPServer):
@@ -645,10 +667,58 @@ def _parse_start(value, tzname, errors):
         )
         return None
     if match.group(1):
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=timezone.utc)
     else:
         dt = dt.replace(tzinfo=ZoneInfo(tzname))
-    return dt.astimezone(UTC).timestamp()
+    return dt.astimezone(timezone.utc).timestamp()
+
+
+def _validate_text_and_numbers(data, out, bad):
+    for field, limit in (("topic", 200), ("agenda", 2000)):
+        if field not in data:
+            continue
+        value = data[field]
+        if not isinstance(value, str):
+            bad(field)
+        elif len(value) > limit:
+            bad(field, f"{field.capitalize()} cannot exceed {limit} characters.")
+        else:
+            out[field] = value
+    if "type" in data:
+        if not _is_int(data["type"]) or data["type"] not in MEETING_TYPES:
+            bad("type", "Invalid meeting type.")
+        else:
+            out["type"] = data["type"]
+    if "duration" in data:
+        duration = data["duration"]
+        if not _is_int(duration) or not 1 <= duration <= 1440:
+            bad("duration", "Duration must be an integer between 1 and 1440.")
+        else:
+            out["duration"] = duration
+    if data.get("password") not in (None, ""):
+        password = data["password"]
+        if not isinstance(password, str) or not PASSWORD_RE.fullmatch(password):
+            bad("password", PASSWORD_MESSAGE)
+        else:
+            out["password"] = password
+
+
+def _validate_settings(settings, bad):
+    if not isinstance(settings, dict):
+        bad("settings")
+        return False
+    for key in BOOL_SETTINGS:
+        if key in settings and not isinstance(settings[key], bool):
+            bad(f"settings.{key}")
+    if "jbh_time" in settings and settings["jbh_time"] not in (0, 5, 10, 15):
+        bad("settings.jbh_time", "jbh_time must be 0, 5, 10 or 15.")
+    if settings.get("auto_recording", "none") not in ("local", "cloud", "none"):
+        bad("settings.auto_recording")
+    if settings.get("approval_type", 2) not in (0, 1, 2):
+        bad("settings.approval_type")
+    if not isinstance(settings.get("alternative_hosts", ""), str):
+        bad("settings.alternative_hosts")
+    return True
 
 
 def _validate_meeting(data, default_tz):
@@ -659,33 +729,7 @@ def _validate_meeting(data, default_tz):
     def bad(field, message="Invalid field."):
         errors.append({"field": field, "message": message})
 
-    if "topic" in data:
-        topic = data["topic"]
-        if not isinstance(topic, str):
-            bad("topic")
-        elif len(topic) > 200:
-            bad("topic", "Topic cannot exceed 200 characters.")
-        else:
-            out["topic"] = topic
-    if "type" in data:
-        if not _is_int(data["type"]) or data["type"] not in MEETING_TYPES:
-            bad("type", "Invalid meeting type.")
-        else:
-            out["type"] = data["type"]
-    if "agenda" in data:
-        agenda = data["agenda"]
-        if not isinstance(agenda, str):
-            bad("agenda")
-        elif len(agenda) > 2000:
-            bad("agenda", "Agenda cannot exceed 2000 characters.")
-        else:
-            out["agenda"] = agenda
-    if "duration" in data:
-        duration = data["duration"]
-        if not _is_int(duration) or not 1 <= duration <= 1440:
-            bad("duration", "Duration must be an integer between 1 and 1440.")
-        else:
-            out["duration"] = duration
+    _validate_text_and_numbers(data, out, bad)
     tzname = default_tz
     if data.get("timezone") not in (None, ""):
         if _valid_tz(data["timezone"]):
@@ -695,29 +739,8 @@ def _validate_meeting(data, default_tz):
     start = None
     if data.get("start_time") not in (None, ""):
         start = _parse_start(data["start_time"], tzname, errors)
-    if "password" in data and data["password"] not in (None, ""):
-        password = data["password"]
-        if not isinstance(password, str) or not PASSWORD_RE.fullmatch(password):
-            bad("password", PASSWORD_MESSAGE)
-        else:
-            out["password"] = password
-    if "settings" in data:
-        settings = data["settings"]
-        if not isinstance(settings, dict):
-            bad("settings")
-        else:
-            for key in BOOL_SETTINGS:
-                if key in settings and not isinstance(settings[key], bool):
-                    bad(f"settings.{key}")
-            if "jbh_time" in settings and settings["jbh_time"] not in (0, 5, 10, 15):
-                bad("settings.jbh_time", "jbh_time must be 0, 5, 10 or 15.")
-            if settings.get("auto_recording", "none") not in ("local", "cloud", "none"):
-                bad("settings.auto_recording")
-            if settings.get("approval_type", 2) not in (0, 1, 2):
-                bad("settings.approval_type")
-            if not isinstance(settings.get("alternative_hosts", ""), str):
-                bad("settings.alternative_hosts")
-            out["settings"] = settings
+    if "settings" in data and _validate_settings(data["settings"], bad):
+        out["settings"] = data["settings"]
     return out, start, errors
 
 
@@ -799,7 +822,7 @@ class _Handler(BaseHTTPRequestHandler):
             "method": method,
             "path": path,
             "query": query,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "headers": _Headers(self.headers.items()),
             "json": None,
             "form": None,
             "body": body.decode("utf-8", "replace"),
@@ -1073,9 +1096,10 @@ class _Handler(BaseHTTPRequestHandler):
             ("PATCH", r"/meetings/([^/]+)", self._patch_meeting),
             ("DELETE", r"/meetings/([^/]+)", self._delete_meeting),
         )
-        for route_method, pattern, func in routes:
+        for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
             if match and method == route_method:
+                func = handler
                 break
         else:
             return _zoom_error(404, 404, "Not found")
@@ -1154,6 +1178,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for _ in range(random.randint(6, 10))
             )
             encrypted = secrets.token_urlsafe(24)
+            numeric = _numeric_password(password)
             settings = dict(DEFAULT_SETTINGS)
             settings.update(fields.get("settings", {}))
             meeting = {
@@ -1173,8 +1198,8 @@ class _Handler(BaseHTTPRequestHandler):
                 + secrets.token_urlsafe(32),
                 "join_url": f"{double.url}/j/{meeting_id}?pwd={encrypted}",
                 "password": password,
-                "h323_password": _numeric_password(password),
-                "pstn_password": _numeric_password(password),
+                "h323_password": numeric,
+                "pstn_password": numeric,
                 "encrypted_password": encrypted,
                 "settings": settings,
                 "pre_schedule": False,
@@ -1317,69 +1342,79 @@ class _Handler(BaseHTTPRequestHandler):
             return _json_response(502, {"error": f"webhook delivery failed: {exc}"})
 
     def _control_route(self, double, route, query, data):
-        ok = {"ok": True}
-        if route == ("GET", "/_double/health"):
-            return _json_response(200, {"ok": True, "url": double.url})
-        if route == ("POST", "/_double/reset"):
-            double.reset()
-            return _json_response(200, ok)
-        if route == ("POST", "/_double/users"):
-            kwargs = {
-                k: data[k] for k in ("first_name", "last_name", "timezone") if k in data
-            }
-            return _json_response(200, double.add_user(data["email"], **kwargs))
-        if route == ("GET", "/_double/users"):
-            return _json_response(200, double.users())
-        if route == ("POST", "/_double/authorizing_user"):
-            double.set_authorizing_user(data["email"])
-            return _json_response(200, ok)
-        if route == ("POST", "/_double/faults"):
-            return _json_response(200, double.add_fault(**data))
-        if route == ("DELETE", "/_double/faults"):
-            double.clear_faults()
-            return _json_response(200, ok)
-        if route == ("POST", "/_double/config"):
-            with double._lock:
-                config = double._set_config(data)
-            return _json_response(200, config)
-        if route == ("GET", "/_double/config"):
-            return _json_response(200, double._config())
-        if route == ("GET", "/_double/requests"):
-            return _json_response(
-                200,
-                double.requests(query.get("method") or None, query.get("path") or None),
-            )
-        if route == ("DELETE", "/_double/requests"):
-            double.clear_requests()
-            return _json_response(200, ok)
-        if route == ("POST", "/_double/clock"):
-            double.advance_clock(data.get("advance_seconds", 0))
-            return _json_response(200, {"now": double.now()})
-        if route == ("POST", "/_double/expire_tokens"):
-            double.expire_access_tokens(data.get("email"))
-            return _json_response(200, ok)
-        if route == ("POST", "/_double/deauthorize"):
-            result = double.deauthorize(data["email"], data.get("webhook_url"))
-            return _json_response(200, result or ok)
-        if route == ("POST", "/_double/webhook"):
-            resp = double.send_webhook(
-                data["webhook_url"],
-                data["event"],
-                data.get("payload", {}),
-                timestamp=data.get("timestamp"),
-            )
-            try:
-                resp_body = resp.json()
-            except ValueError:
-                resp_body = resp.text
-            return _json_response(200, {"status": resp.status_code, "body": resp_body})
-        if route == ("GET", "/_double/meetings"):
-            return _json_response(200, double.meetings(query.get("email") or None))
-        if route in (("POST", "/_double/approve"), ("POST", "/_double/deny")):
-            target = data.get("authorize_url") or data.get("params")
-            if not target:
-                raise ValueError("authorize_url is required")
-            if route[1].endswith("approve"):
-                return _json_response(200, {"redirect": double.approve(target)})
-            return _json_response(200, {"redirect": double.deny(target)})
-        return _json_response(404, {"error": f"unknown control route {route}"})
+        func = _CONTROL_ROUTES.get(route)
+        if func is None:
+            return _json_response(404, {"error": f"unknown control route {route}"})
+        result = func(double, query, data)
+        return _json_response(200, {"ok": True} if result is None else result)
+
+
+# ---------------------------------------------------------------------------
+# control routes: func(double, query, data) -> JSON-able result (None = ok)
+def _ctl_users(double, query, data):
+    kwargs = {k: data[k] for k in ("first_name", "last_name", "timezone") if k in data}
+    return double.add_user(data["email"], **kwargs)
+
+
+def _ctl_set_config(double, query, data):
+    with double._lock:
+        return double._set_config(data)
+
+
+def _ctl_clock(double, query, data):
+    double.advance_clock(data.get("advance_seconds", 0))
+    return {"now": double.now()}
+
+
+def _ctl_webhook(double, query, data):
+    resp = double.send_webhook(
+        data["webhook_url"],
+        data["event"],
+        data.get("payload", {}),
+        timestamp=data.get("timestamp"),
+    )
+    try:
+        body = resp.json()
+    except ValueError:
+        body = resp.text
+    return {"status": resp.status_code, "body": body}
+
+
+def _ctl_decide(allow):
+    def decide(double, query, data):
+        target = data.get("authorize_url") or data.get("params")
+        if not target:
+            raise ValueError("authorize_url is required")
+        return {"redirect": double._decide(target, allow)}
+
+    return decide
+
+
+_CONTROL_ROUTES = {
+    ("GET", "/_double/health"): lambda d, q, data: {"ok": True, "url": d.url},
+    ("POST", "/_double/reset"): lambda d, q, data: d.reset(),
+    ("POST", "/_double/users"): _ctl_users,
+    ("GET", "/_double/users"): lambda d, q, data: d.users(),
+    ("POST", "/_double/authorizing_user"): (
+        lambda d, q, data: d.set_authorizing_user(data["email"])
+    ),
+    ("POST", "/_double/faults"): lambda d, q, data: d.add_fault(**data),
+    ("DELETE", "/_double/faults"): lambda d, q, data: d.clear_faults(),
+    ("POST", "/_double/config"): _ctl_set_config,
+    ("GET", "/_double/config"): lambda d, q, data: d._config(),
+    ("GET", "/_double/requests"): (
+        lambda d, q, data: d.requests(q.get("method") or None, q.get("path") or None)
+    ),
+    ("DELETE", "/_double/requests"): lambda d, q, data: d.clear_requests(),
+    ("POST", "/_double/clock"): _ctl_clock,
+    ("POST", "/_double/expire_tokens"): (
+        lambda d, q, data: d.expire_access_tokens(data.get("email"))
+    ),
+    ("POST", "/_double/deauthorize"): (
+        lambda d, q, data: d.deauthorize(data["email"], data.get("webhook_url"))
+    ),
+    ("POST", "/_double/webhook"): _ctl_webhook,
+    ("GET", "/_double/meetings"): lambda d, q, data: d.meetings(q.get("email") or None),
+    ("POST", "/_double/approve"): _ctl_decide(True),
+    ("POST", "/_double/deny"): _ctl_decide(False),
+}

@@ -2,10 +2,11 @@ import logging
 
 from werkzeug.exceptions import Forbidden
 
-from odoo import http
-from odoo.exceptions import AccessError
+from odoo import _, http
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
+from ..models.booking_calendar import SlotTakenError
 from ..models.zoom_connection import ZoomConnectError
 
 _logger = logging.getLogger(__name__)
@@ -49,3 +50,178 @@ class ZoomConnectionController(http.Controller):
             {"message": message},
             status=status,
         )
+
+
+class BookingController(http.Controller):
+    """Public booking pages: guests book, see, cancel and reschedule."""
+
+    # ---------------------------------------------------------- helpers
+    def _not_found(self):
+        return request.render("zoom_booking.booking_not_found", {}, status=404)
+
+    def _bad_csrf(self, csrf_token):
+        return not request.validate_csrf(csrf_token or "")
+
+    def _render_calendar(self, calendar, error=None, form=None, booking=None):
+        status = 200
+        if error:
+            status = 409 if isinstance(error, SlotTakenError) else 400
+            error = error.args[0]
+        return request.render(
+            "zoom_booking.booking_page",
+            calendar._public_page_values(error=error, form=form, booking=booking),
+            status=status,
+        )
+
+    def _render_booking(self, booking, error=None, status=200):
+        return request.render(
+            "zoom_booking.booking_confirmation",
+            booking._booking_public_values(error=error),
+            status=status,
+        )
+
+    def _slots_response(self, calendar, start, end, tz, booking=None):
+        try:
+            result = calendar._public_free_slots(start, end, tz, exclude_event=booking)
+        except UserError as exc:
+            return request.make_json_response({"error": exc.args[0]}, status=400)
+        return request.make_json_response(result)
+
+    # ---------------------------------------------------------- booking calendar
+    @http.route(
+        "/book/<string:slug>",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,  # checked below, to show the guest a clear page
+        sitemap=False,
+    )
+    def booking_calendar_page(self, slug, **post):
+        """The public page of a booking calendar; POST confirms a booking."""
+        calendar = request.env["booking.calendar"]._get_public_calendar(slug)
+        if not calendar:
+            return self._not_found()
+        if request.httprequest.method != "POST":
+            return self._render_calendar(calendar)
+        if self._bad_csrf(post.get("csrf_token")):
+            return self._render_calendar(
+                calendar,
+                error=UserError(
+                    _("Your session has expired: please choose your slot again.")
+                ),
+                form=post,
+            )
+        try:
+            booking = calendar._book_slot(post.get("start"), post)
+        except UserError as exc:
+            return self._render_calendar(calendar, error=exc, form=post)
+        return request.redirect(f"/book/booking/{booking.booking_access_token}")
+
+    @http.route(
+        "/book/<string:slug>/slots",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
+    def booking_calendar_slots(self, slug, start=None, end=None, tz=None, **kw):
+        """Free slots of a booking calendar, as JSON (ISO-8601 UTC starts)."""
+        calendar = request.env["booking.calendar"]._get_public_calendar(slug)
+        if not calendar:
+            return request.make_json_response({"error": _("Not found.")}, status=404)
+        return self._slots_response(calendar, start, end, tz)
+
+    # ---------------------------------------------------------- one booking
+    @http.route(
+        "/book/booking/<string:token>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
+    def booking_page(self, token, **kw):
+        """The guest's page of their booking, reached by its secret link."""
+        booking = request.env["calendar.event"]._get_booking_by_token(token)
+        if not booking:
+            return self._not_found()
+        return self._render_booking(booking)
+
+    @http.route(
+        "/book/booking/<string:token>/cancel",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,  # checked below
+        sitemap=False,
+    )
+    def booking_cancel(self, token, csrf_token=None, **kw):
+        """The guest cancels their booking."""
+        booking = request.env["calendar.event"]._get_booking_by_token(token)
+        if not booking:
+            return self._not_found()
+        if self._bad_csrf(csrf_token):
+            return self._render_booking(
+                booking,
+                error=_("Your session has expired: please try again."),
+                status=400,
+            )
+        try:
+            booking._booking_guest_cancel()
+        except UserError as exc:
+            return self._render_booking(booking, error=exc.args[0], status=400)
+        return request.redirect(f"/book/booking/{token}")
+
+    @http.route(
+        "/book/booking/<string:token>/slots",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
+    def booking_reschedule_slots(self, token, start=None, end=None, tz=None, **kw):
+        """Free slots to move a booking to (its own time counts as free)."""
+        booking = request.env["calendar.event"]._get_booking_by_token(token)
+        if not booking or not booking.booking_calendar_id.active:
+            return request.make_json_response({"error": _("Not found.")}, status=404)
+        return self._slots_response(
+            booking.booking_calendar_id, start, end, tz, booking=booking
+        )
+
+    @http.route(
+        "/book/booking/<string:token>/reschedule",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,  # checked below
+        sitemap=False,
+    )
+    def booking_reschedule(self, token, **post):
+        """Choose another slot for a booking; POST moves it."""
+        booking = request.env["calendar.event"]._get_booking_by_token(token)
+        if not booking:
+            return self._not_found()
+        if not booking._booking_can_change():
+            return self._render_booking(
+                booking,
+                error=_("This booking can no longer be rescheduled."),
+                status=400,
+            )
+        calendar = booking.booking_calendar_id
+        if request.httprequest.method != "POST":
+            return self._render_calendar(calendar, booking=booking)
+        if self._bad_csrf(post.get("csrf_token")):
+            return self._render_calendar(
+                calendar,
+                error=UserError(
+                    _("Your session has expired: please choose your slot again.")
+                ),
+                form=post,
+                booking=booking,
+            )
+        try:
+            booking._booking_reschedule(post.get("start"), post.get("tz"))
+        except UserError as exc:
+            return self._render_calendar(
+                calendar, error=exc, form=post, booking=booking
+            )
+        return request.redirect(f"/book/booking/{token}")

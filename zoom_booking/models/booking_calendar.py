@@ -1,0 +1,786 @@
+"""Booking calendars: what a guest can book with a host, and when.
+
+The slot computation is split in two:
+
+* :func:`compute_free_slots` is a pure function on sorted UTC intervals, easy to
+  test without the ORM, linear in (slots + busy intervals);
+* :meth:`BookingCalendar._get_free_slots` builds its inputs: the weekly
+  availability in the host's timezone turned into UTC windows, and the host's
+  busy time read with a single query.
+"""
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import email_normalize, html2plaintext
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
+RESERVED_SLUGS = {"booking"}
+MAX_RANGE_DAYS = 42
+FIELD_LIMITS = {"name": 128, "email": 254, "phone": 32, "notes": 2000}
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+
+
+class BookingError(UserError):
+    """A guest's request cannot be honoured; the message is shown to the guest."""
+
+
+class SlotTakenError(BookingError):
+    """The chosen slot is no longer free (typically: another guest just took it)."""
+
+
+# ------------------------------------------------------------------ pure helpers
+def merge_intervals(intervals):
+    """Sort ``(start, end)`` intervals and merge the overlapping or touching ones.
+
+    The result is sorted with increasing, disjoint intervals, so both starts and
+    ends are monotonic: what the two-pointer sweep relies on.
+    """
+    merged = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def compute_free_slots(
+    windows,
+    busy,
+    duration,
+    step=None,
+    buffer_before=timedelta(0),
+    buffer_after=timedelta(0),
+    earliest=None,
+    latest=None,
+):
+    """Start times of the free slots, as a sorted list.
+
+    :param windows: ``(start, end)`` naive UTC datetimes when the host is available
+    :param busy: ``(start, end)`` naive UTC datetimes when the host is busy
+    :param duration: ``timedelta``, length of a booking
+    :param step: ``timedelta`` between two slot starts (default: ``duration``)
+    :param buffer_before: free time needed before a booking
+    :param buffer_after: free time needed after a booking
+    :param earliest: no slot starts before this (notice, start of the range)
+    :param latest: no slot starts at or after this (horizon, end of the range)
+
+    Both lists are sorted (O(n log n)) and then swept once with two pointers, so
+    the sweep costs O(slots + busy), never O(slots * busy).
+    """
+    step = step or duration
+    if duration <= timedelta(0) or step <= timedelta(0):
+        return []
+    windows = merge_intervals(windows)
+    busy = merge_intervals(busy)
+    slots = []
+    b = 0
+    for w_start, w_end in windows:
+        start = w_start
+        if earliest is not None and start < earliest:
+            # First step of this window at or after ``earliest``.
+            start += -((start - earliest) // step) * step
+        while start + duration <= w_end:
+            if latest is not None and start >= latest:
+                return slots
+            low = start - buffer_before
+            high = start + duration + buffer_after
+            # Busy intervals ending before this slot can't matter to later slots.
+            while b < len(busy) and busy[b][1] <= low:
+                b += 1
+            if b < len(busy) and busy[b][0] < high:
+                # Skip straight past the conflicting busy interval.
+                start += max(1, -((busy[b][1] - low) // -step)) * step
+                continue
+            slots.append(start)
+            start += step
+    return slots
+
+
+def availability_windows(lines, tz_name, first_day, last_day):
+    """UTC windows of weekly availability ``lines`` for local days in a range.
+
+    :param lines: iterable of ``(weekday, hour_from, hour_to)``, weekday 0=Monday,
+        hours as floats in the host's local time (24.0 = end of day)
+    :param tz_name: the host's IANA timezone
+    :param first_day: first local ``date`` (inclusive)
+    :param last_day: last local ``date`` (inclusive)
+
+    Local wall-clock times are converted day by day, so each day gets its own UTC
+    offset: on a daylight-saving day the window is shorter or longer in real time,
+    and wall-clock times that don't exist are moved past the gap.
+    """
+    tz = pytz.timezone(tz_name)
+    by_weekday = {}
+    for weekday, hour_from, hour_to in lines:
+        by_weekday.setdefault(int(weekday), []).append((hour_from, hour_to))
+    windows = []
+    day = first_day
+    while day <= last_day:
+        for hour_from, hour_to in by_weekday.get(day.weekday(), ()):
+            start = _local_to_utc(tz, day, hour_from)
+            end = _local_to_utc(tz, day, hour_to)
+            if end > start:
+                windows.append((start, end))
+        day += timedelta(days=1)
+    return sorted(windows)
+
+
+def _local_to_utc(tz, day, hours):
+    minutes = round(hours * 60)
+    naive = datetime.combine(day, time()) + timedelta(minutes=minutes)
+    # is_dst=False: a skipped time (spring forward) is read with the offset before
+    # the gap and lands after it; a repeated time (fall back) takes its 2nd reading.
+    local = tz.localize(naive, is_dst=False)
+    return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+
+def parse_utc(value):
+    """Parse an ISO-8601 UTC datetime string into a naive UTC datetime, or None."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(pytz.utc).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def format_utc(value):
+    """A naive UTC datetime as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def slugify(value):
+    """A URL-safe slug: lowercase ASCII words separated by dashes."""
+    text = unicodedata.normalize("NFKD", value or "")
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
+
+
+# ------------------------------------------------------------------ models
+class BookingCalendarAvailability(models.Model):
+    _name = "booking.calendar.availability"
+    _description = "Booking calendar: weekly availability"
+    _order = "weekday, hour_from"
+
+    calendar_id = fields.Many2one(
+        "booking.calendar", required=True, ondelete="cascade", index=True
+    )
+    weekday = fields.Selection(WEEKDAYS, required=True, default="0")
+    hour_from = fields.Float("From", required=True, default=9.0)
+    hour_to = fields.Float("To", required=True, default=17.0)
+
+    @api.constrains("hour_from", "hour_to")
+    def _check_hours(self):
+        for line in self:
+            if not 0 <= line.hour_from < line.hour_to <= 24:
+                raise ValidationError(
+                    _("Availability hours must be between 00:00 and 24:00, the start "
+                      "before the end.")
+                )
+
+
+class BookingCalendar(models.Model):
+    _name = "booking.calendar"
+    _description = "Booking calendar"
+    _order = "sequence, name, id"
+
+    @api.model
+    def _default_availability(self):
+        return [
+            fields.Command.create({"weekday": str(day), "hour_from": 9, "hour_to": 17})
+            for day in range(5)
+        ]
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    is_published = fields.Boolean(
+        "Published", default=True, help="Guests can book through the public link."
+    )
+    host_id = fields.Many2one(
+        "res.users",
+        "Host",
+        required=True,
+        default=lambda self: self.env.user,
+        domain=[("share", "=", False)],
+        index=True,
+    )
+    tz = fields.Selection(
+        _tz_get,
+        "Timezone",
+        compute="_compute_tz",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+        help="Timezone of the weekly availability; the host's by default.",
+    )
+    description = fields.Html(translate=True, sanitize=True)
+    duration = fields.Integer("Duration (minutes)", required=True, default=30)
+    slot_interval = fields.Integer(
+        "Slot interval (minutes)",
+        compute="_compute_slot_interval",
+        store=True,
+        precompute=True,
+        readonly=False,
+        help="Time between two proposed start times; the duration by default.",
+    )
+    availability_ids = fields.One2many(
+        "booking.calendar.availability",
+        "calendar_id",
+        "Weekly availability",
+        copy=True,
+        default=_default_availability,
+    )
+    min_notice_hours = fields.Float(
+        "Minimum notice (hours)",
+        default=2.0,
+        help="Guests can't book a slot starting sooner than this.",
+    )
+    max_days_ahead = fields.Integer(
+        "Bookable days ahead", default=30, help="How far ahead guests may book."
+    )
+    buffer_before = fields.Integer(
+        "Buffer before (minutes)", default=0, help="Free time kept before a booking."
+    )
+    buffer_after = fields.Integer(
+        "Buffer after (minutes)", default=0, help="Free time kept after a booking."
+    )
+    online_meeting_provider = fields.Selection(
+        [
+            ("none", "No online meeting"),
+            ("zoom", "Zoom"),
+            ("discuss", "Odoo Discuss"),
+            ("custom", "Custom URL"),
+        ],
+        "Online meeting",
+        required=True,
+        default="zoom",
+    )
+    custom_url = fields.Char("Meeting URL")
+    zoom_fallback = fields.Selection(
+        [("none", "No online meeting"), ("discuss", "Odoo Discuss")],
+        "If Zoom is not connected",
+        required=True,
+        default="none",
+        help="What a booking gets when the host's Zoom account is not connected.",
+    )
+    slug = fields.Char(
+        "Link name",
+        compute="_compute_slug",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+        copy=False,
+        index=True,
+    )
+    public_url = fields.Char("Public link", compute="_compute_public_url")
+    provider_label = fields.Char(compute="_compute_provider_label")
+    booking_ids = fields.One2many("calendar.event", "booking_calendar_id", "Bookings")
+    upcoming_booking_count = fields.Integer(
+        "Upcoming bookings", compute="_compute_upcoming_booking_count"
+    )
+    zoom_warning = fields.Char(compute="_compute_zoom_warning")
+
+    _sql_constraints = [
+        ("slug_unique", "unique(slug)", "This link name is already used."),
+        ("duration_positive", "CHECK(duration > 0)", "The duration must be positive."),
+    ]
+
+    # -------------------------------------------------------------- computes
+    @api.depends("host_id")
+    def _compute_tz(self):
+        for calendar in self:
+            if not calendar.tz or calendar.host_id.tz:
+                calendar.tz = calendar.host_id.tz or "UTC"
+
+    @api.depends("duration")
+    def _compute_slot_interval(self):
+        for calendar in self:
+            calendar.slot_interval = calendar.duration
+
+    @api.depends("name")
+    def _compute_slug(self):
+        for calendar in self:
+            if calendar.slug:
+                continue
+            base = slugify(calendar.name) or "booking-calendar"
+            if base in RESERVED_SLUGS:
+                base += "-1"
+            slug, counter = base, 1
+            while self.sudo().with_context(active_test=False).search_count(
+                [("slug", "=", slug), ("id", "!=", calendar._origin.id or 0)], limit=1
+            ):
+                counter += 1
+                slug = f"{base}-{counter}"
+            calendar.slug = slug
+
+    @api.depends("slug")
+    def _compute_public_url(self):
+        base_url = self.get_base_url()
+        for calendar in self:
+            calendar.public_url = calendar.slug and f"{base_url}/book/{calendar.slug}"
+
+    @api.depends("online_meeting_provider")
+    def _compute_provider_label(self):
+        labels = {
+            "none": _("No online meeting"),
+            "zoom": _("Zoom meeting"),
+            "discuss": _("Odoo Discuss video call"),
+            "custom": _("Online meeting"),
+        }
+        for calendar in self:
+            calendar.provider_label = labels.get(calendar.online_meeting_provider)
+
+    def _compute_upcoming_booking_count(self):
+        groups = self.env["calendar.event"].sudo()._read_group(
+            [
+                ("booking_calendar_id", "in", self.ids),
+                ("booking_state", "=", "confirmed"),
+                ("stop", ">=", fields.Datetime.now()),
+            ],
+            ["booking_calendar_id"],
+            ["__count"],
+        )
+        counts = {calendar.id: count for calendar, count in groups}
+        for calendar in self:
+            calendar.upcoming_booking_count = counts.get(calendar.id, 0)
+
+    @api.depends("online_meeting_provider", "host_id")
+    def _compute_zoom_warning(self):
+        for calendar in self:
+            warning = False
+            if calendar.online_meeting_provider == "zoom":
+                state = calendar.host_id.sudo().zoom_connection_state
+                if state == "needs_reconnect":
+                    warning = _(
+                        "%(host)s's Zoom connection needs to be reconnected: new "
+                        "bookings get no Zoom meeting until then.",
+                        host=calendar.host_id.name,
+                    )
+                elif state != "connected":
+                    warning = _(
+                        "%(host)s has not connected a Zoom account: new bookings get "
+                        "no Zoom meeting until then.",
+                        host=calendar.host_id.name,
+                    )
+            calendar.zoom_warning = warning
+
+    # -------------------------------------------------------------- constraints
+    @api.constrains("slug")
+    def _check_slug(self):
+        for calendar in self:
+            if not SLUG_RE.match(calendar.slug or "") or calendar.slug in RESERVED_SLUGS:
+                raise ValidationError(
+                    _("The link name may only contain lowercase letters, digits and "
+                      "dashes (e.g. product-demo).")
+                )
+
+    @api.constrains("duration", "slot_interval", "min_notice_hours", "max_days_ahead",
+                    "buffer_before", "buffer_after")
+    def _check_durations(self):
+        for calendar in self:
+            if not 0 < calendar.duration <= 24 * 60:
+                raise ValidationError(_("The duration must be between 1 and 1440 minutes."))
+            if calendar.slot_interval < 0:
+                raise ValidationError(_("The slot interval can't be negative."))
+            if calendar.max_days_ahead <= 0:
+                raise ValidationError(_("Guests must be able to book at least one day ahead."))
+            if min(calendar.min_notice_hours, calendar.buffer_before,
+                   calendar.buffer_after) < 0:
+                raise ValidationError(_("Notice and buffers can't be negative."))
+
+    @api.constrains("online_meeting_provider", "custom_url")
+    def _check_custom_url(self):
+        for calendar in self:
+            if calendar.online_meeting_provider == "custom" and not re.match(
+                r"^https?://\S+$", calendar.custom_url or ""
+            ):
+                raise ValidationError(
+                    _("A custom online meeting needs a meeting URL starting with "
+                      "https:// or http://.")
+                )
+
+    # -------------------------------------------------------------- actions
+    def action_open_bookings(self):
+        """The bookings made through this calendar."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "zoom_booking.action_booking_events"
+        )
+        action["domain"] = [("booking_calendar_id", "=", self.id)]
+        action["context"] = {"default_booking_calendar_id": self.id}
+        return action
+
+    def action_open_public_page(self):
+        """Open the public booking page, as guests see it."""
+        self.ensure_one()
+        return {"type": "ir.actions.act_url", "url": f"/book/{self.slug}", "target": "new"}
+
+    # -------------------------------------------------------------- slots
+    def _get_busy_intervals(self, start, stop, exclude_event=None):
+        """The host's busy ``(start, stop)`` UTC intervals overlapping a period.
+
+        One query, whatever the number of events: every active calendar event
+        shown as busy with the host among its attendees, bookings and events
+        synced from Google/Microsoft alike.
+        """
+        self.ensure_one()
+        event_model = self.env["calendar.event"]
+        event_model.flush_model(
+            ["start", "stop", "allday", "start_date", "stop_date", "show_as",
+             "active", "partner_ids"]
+        )
+        # All-day events are stored around noon; widen the query by a day and
+        # turn them into whole local days below.
+        margin = timedelta(days=1)
+        self.env.cr.execute(
+            """
+            SELECT e.start, e.stop, e.allday, e.start_date, e.stop_date
+              FROM calendar_event e
+              JOIN calendar_event_res_partner_rel rel ON rel.calendar_event_id = e.id
+             WHERE rel.res_partner_id = %s
+               AND e.active
+               AND e.show_as = 'busy'
+               AND e.stop > %s
+               AND e.start < %s
+               AND e.id != %s
+            """,
+            [
+                self.host_id.partner_id.id,
+                start - margin,
+                stop + margin,
+                exclude_event.id if exclude_event else 0,
+            ],
+        )
+        tz = pytz.timezone(self.tz or "UTC")
+        intervals = []
+        for ev_start, ev_stop, allday, start_date, stop_date in self.env.cr.fetchall():
+            if allday and start_date and stop_date:
+                ev_start = _local_to_utc(tz, start_date, 0)
+                ev_stop = _local_to_utc(tz, stop_date + timedelta(days=1), 0)
+            if ev_stop > start and ev_start < stop:
+                intervals.append((ev_start, ev_stop))
+        return intervals
+
+    def _get_free_slots(self, first_day, last_day, tz_name, now=None,
+                        exclude_event=None):
+        """Free slot starts (naive UTC) on the guest's local days ``first_day`` to
+        ``last_day`` (inclusive) in timezone ``tz_name``.
+
+        Notice, horizon, buffers and the host's busy time are applied.
+        """
+        self.ensure_one()
+        now = (now or fields.Datetime.now()).replace(microsecond=0)
+        guest_tz = pytz.timezone(tz_name)
+        range_start = _local_to_utc(guest_tz, first_day, 0)
+        range_stop = _local_to_utc(guest_tz, last_day + timedelta(days=1), 0)
+        earliest = max(range_start, now + timedelta(hours=self.min_notice_hours))
+        latest = min(range_stop, now + timedelta(days=self.max_days_ahead))
+        if earliest >= latest:
+            return []
+        host_tz = pytz.timezone(self.tz or "UTC")
+        # Local days of the host that can overlap the guest's range.
+        host_first = pytz.utc.localize(earliest).astimezone(host_tz).date()
+        host_last = pytz.utc.localize(latest).astimezone(host_tz).date()
+        lines = [
+            (line.weekday, line.hour_from, line.hour_to)
+            for line in self.availability_ids
+        ]
+        windows = availability_windows(
+            lines, host_tz.zone, host_first - timedelta(days=1), host_last
+        )
+        if not windows:
+            return []
+        buffer_before = timedelta(minutes=self.buffer_before)
+        buffer_after = timedelta(minutes=self.buffer_after)
+        busy = self._get_busy_intervals(
+            windows[0][0] - buffer_before - buffer_after,
+            windows[-1][1] + buffer_before + buffer_after,
+            exclude_event=exclude_event,
+        )
+        return compute_free_slots(
+            windows,
+            busy,
+            timedelta(minutes=self.duration),
+            step=timedelta(minutes=self.slot_interval or self.duration),
+            buffer_before=buffer_before,
+            buffer_after=buffer_after,
+            earliest=earliest,
+            latest=latest,
+        )
+
+    def _is_slot_free(self, start, exclude_event=None, now=None):
+        """Whether ``start`` (naive UTC) is one of the free slots right now."""
+        self.ensure_one()
+        host_tz = pytz.timezone(self.tz or "UTC")
+        day = pytz.utc.localize(start).astimezone(host_tz).date()
+        slots = self._get_free_slots(
+            day - timedelta(days=1), day + timedelta(days=1), host_tz.zone,
+            now=now, exclude_event=exclude_event,
+        )
+        return start in slots
+
+    # -------------------------------------------------------------- public API
+    @api.model
+    def _get_public_calendar(self, slug):
+        """The published booking calendar with this slug (sudo), or an empty one."""
+        if not isinstance(slug, str) or not SLUG_RE.match(slug) or len(slug) > 80:
+            return self.sudo().browse()
+        return self.sudo().search(
+            [("slug", "=", slug), ("is_published", "=", True)], limit=1
+        )
+
+    @api.model
+    def _parse_public_range(self, start, end, tz_name):
+        """Check the slots request of a guest: ``(first_day, last_day, tz)``.
+
+        :raise BookingError: with a message for the guest
+        """
+        tz_name = self._check_timezone(tz_name)
+        try:
+            first_day = fields.Date.to_date(start)
+            last_day = fields.Date.to_date(end)
+        except (ValueError, TypeError):
+            first_day = last_day = None
+        if not first_day or not last_day:
+            raise BookingError(_("Dates must be given as YYYY-MM-DD."))
+        if last_day < first_day:
+            raise BookingError(_("The end date must not be before the start date."))
+        if (last_day - first_day).days >= MAX_RANGE_DAYS:
+            raise BookingError(
+                _("Ask for at most %(days)s days at once.", days=MAX_RANGE_DAYS)
+            )
+        return first_day, last_day, tz_name
+
+    @api.model
+    def _check_timezone(self, tz_name):
+        if not isinstance(tz_name, str) or tz_name not in pytz.all_timezones_set:
+            raise BookingError(_("Unknown timezone."))
+        return tz_name
+
+    def _public_free_slots(self, start, end, tz_name, exclude_event=None):
+        """Free slots for a guest: ``{"slots": [ISO-8601 UTC starts], "tz", ...}``.
+
+        :param exclude_event: a booking being rescheduled (its time counts as free)
+        :raise BookingError: on malformed dates or timezone
+        """
+        self.ensure_one()
+        first_day, last_day, tz_name = self._parse_public_range(start, end, tz_name)
+        slots = self.sudo()._get_free_slots(
+            first_day, last_day, tz_name, exclude_event=exclude_event
+        )
+        return {
+            "slots": [format_utc(slot) for slot in slots],
+            "tz": tz_name,
+            "duration": self.duration,
+        }
+
+    @api.model
+    def _public_page_values(self, error=None, form=None, booking=None):
+        """Values of the public booking page (``booking``: when rescheduling)."""
+        self.ensure_one()
+        calendar = self.sudo()
+        form = dict(form or {})
+        if booking:
+            slots_url = f"/book/booking/{booking.booking_access_token}/slots"
+            action_url = f"/book/booking/{booking.booking_access_token}/reschedule"
+            form.setdefault("tz", booking.booking_guest_tz)
+        else:
+            slots_url = f"/book/{calendar.slug}/slots"
+            action_url = f"/book/{calendar.slug}"
+        return {
+            "calendar": calendar,
+            "host_name": calendar.host_id.name,
+            "booking": booking,
+            "error": error,
+            "form": form,
+            "slots_url": slots_url,
+            "action_url": action_url,
+            "timezones": pytz.common_timezones,
+            "field_limits": FIELD_LIMITS,
+        }
+
+    @api.model
+    def _check_guest_values(self, values):
+        """Clean and check a guest's answers; raise BookingError if invalid."""
+        cleaned = {}
+        for key, limit in FIELD_LIMITS.items():
+            value = values.get(key) or ""
+            if not isinstance(value, str):
+                value = ""
+            value = value.strip()
+            if len(value) > limit:
+                raise BookingError(
+                    _("%(field)s is too long (at most %(limit)s characters).",
+                      field=self._guest_field_label(key), limit=limit)
+                )
+            cleaned[key] = value
+        if not cleaned["name"]:
+            raise BookingError(_("Please enter your name."))
+        email = email_normalize(cleaned["email"], strict=True)
+        if not email or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+            raise BookingError(_("Please enter a valid email address."))
+        cleaned["email"] = email
+        if cleaned["phone"] and not re.match(r"^[0-9+()./\- ]+$", cleaned["phone"]):
+            raise BookingError(_("The phone number may only contain digits, spaces and + ( ) . - /."))
+        cleaned["tz"] = self._check_timezone(values.get("tz"))
+        return cleaned
+
+    @api.model
+    def _guest_field_label(self, key):
+        return {
+            "name": _("Name"),
+            "email": _("Email"),
+            "phone": _("Phone"),
+            "notes": _("Notes"),
+        }[key]
+
+    def _check_start(self, start_text, exclude_event=None):
+        """The naive UTC start chosen by a guest, if it is a free slot now."""
+        self.ensure_one()
+        start = parse_utc(start_text)
+        if not start:
+            raise BookingError(_("Please choose a time slot."))
+        now = fields.Datetime.now()
+        if start < now:
+            raise BookingError(_("This time is in the past: please choose another slot."))
+        if start > now + timedelta(days=self.max_days_ahead):
+            raise BookingError(
+                _("You can book at most %(days)s days ahead.", days=self.max_days_ahead)
+            )
+        if not self._is_slot_free(start, exclude_event=exclude_event, now=now):
+            raise SlotTakenError(
+                _("This slot was just taken or is no longer available: please "
+                  "choose another one.")
+            )
+        return start
+
+    def _lock_host(self):
+        """Serialize the bookings of this calendar's host.
+
+        A row lock alone is not enough under REPEATABLE READ: the waiting
+        transaction would keep its old snapshot and not see the booking that was
+        just committed. Updating the row makes PostgreSQL abort the later
+        transaction with a serialization failure instead; Odoo retries the
+        request with a fresh snapshot, which then sees the slot as taken.
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            "UPDATE res_users SET write_date = write_date WHERE id = %s",
+            [self.host_id.id],
+        )
+
+    def _find_or_create_guest_partner(self, name, email, phone, tz):
+        """The guest's partner: an Odoo user's own partner when the email is one
+        of a user's, else an existing contact with that email, else a new one."""
+        self.ensure_one()
+        users = self.env["res.users"].sudo().search(
+            ["|", ("login", "=ilike", email), ("email_normalized", "=", email)],
+            order="share, id",
+        )
+        users = users.filtered(lambda u: email_normalize(u.email or u.login) == email)
+        if users:
+            return users[0].partner_id
+        partner = self.env["res.partner"].sudo().search(
+            [("email_normalized", "=", email)], order="id", limit=1
+        )
+        if partner:
+            return partner
+        return self.env["res.partner"].sudo().create(
+            {"name": name, "email": email, "phone": phone or False, "tz": tz}
+        )
+
+    def _book_slot(self, start, values):
+        """Confirm a guest's booking; the one entry point of the public form.
+
+        :param start: ISO-8601 UTC start chosen by the guest
+        :param values: the guest's ``name``, ``email``, ``phone``, ``notes``, ``tz``
+        :return: the booking (``calendar.event``, sudo)
+        :raise BookingError: with a message for the guest; nothing is stored then
+        """
+        self.ensure_one()
+        calendar = self.sudo()
+        if not calendar.is_published or not calendar.active:
+            raise BookingError(_("This booking calendar is not available."))
+        guest = self._check_guest_values(values)
+        with self.env.cr.savepoint():
+            calendar._lock_host()
+            start = calendar._check_start(start)
+            partner = calendar._find_or_create_guest_partner(
+                guest["name"], guest["email"], guest["phone"], guest["tz"]
+            )
+            event = calendar._create_booking_event(start, guest, partner)
+        return event
+
+    def _create_booking_event(self, start, guest, partner):
+        self.ensure_one()
+        host = self.host_id
+        vals = {
+            "name": _("%(calendar)s with %(guest)s", calendar=self.name,
+                      guest=guest["name"]),
+            "start": start,
+            "stop": start + timedelta(minutes=self.duration),
+            "user_id": host.id,
+            "partner_ids": [fields.Command.set((host.partner_id | partner).ids)],
+            "show_as": "busy",
+            "description": html2plaintext(self.description or "") and self.description,
+            "booking_calendar_id": self.id,
+            "booking_state": "confirmed",
+            "booking_access_token": secrets.token_urlsafe(32),
+            "booking_guest_name": guest["name"],
+            "booking_guest_email": guest["email"],
+            "booking_guest_phone": guest["phone"] or False,
+            "booking_guest_notes": guest["notes"] or False,
+            "booking_guest_tz": guest["tz"],
+            "booking_guest_partner_id": partner.id,
+        }
+        if self.online_meeting_provider == "custom":
+            vals["videocall_location"] = self.custom_url
+        # Created as the host, so the organizer's defaults are the host's, not the
+        # public user's; sudo because the guest has no rights on calendar.event.
+        event = self.env["calendar.event"].with_user(host).sudo().create(vals)
+        if self.online_meeting_provider == "discuss":
+            event._set_discuss_videocall_location()
+        elif self.online_meeting_provider == "zoom":
+            event._zoom_booking_confirmed()
+        return event
+
+    def _check_host_access(self):
+        """Only the host or a booking administrator manages a calendar's bookings."""
+        user = self.env.user
+        if self.env.su or user.has_group("zoom_booking.group_booking_admin"):
+            return
+        for calendar in self:
+            if calendar.host_id != user:
+                raise AccessError(_("Only the host can manage this booking calendar."))

@@ -3,6 +3,8 @@ import secrets
 import time
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
@@ -159,61 +161,76 @@ class ZoomConnection(models.Model):
         """
         self.ensure_one()
         client = self._zoom_client()
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = '15s'")
-            cr.execute(
-                """SELECT access_token, refresh_token, token_expires_at, state
-                     FROM zoom_connection WHERE id = %s FOR NO KEY UPDATE""",
-                [self.id],
-            )
-            row = cr.fetchone()
-            if not row or row[3] != "connected" or not row[1]:
-                raise ZoomNeedsReconnect(_("The Zoom connection must be renewed."))
-            access_token, refresh_token, expires_at, _state = row
-            refused = token = None
-            if (
-                access_token
-                and access_token != stale_token
-                and expires_at
-                and expires_at > fields.Datetime.now() + REFRESH_MARGIN
-            ):
-                # Another worker refreshed while we waited for the lock.
-                token = access_token
-            else:
-                try:
-                    token_json = client.refresh(refresh_token)
-                except ZoomInvalidGrant as exc:
-                    refused = exc
-                    env = self.env(cr=cr, su=True)
-                    env["zoom.connection"].browse(self.id)._mark_needs_reconnect(
-                        exc.message
-                    )
-                else:
-                    values = self._token_write_values(token_json)
-                    cr.execute(
-                        """UPDATE zoom_connection
-                              SET access_token = %s, refresh_token = %s,
-                                  token_expires_at = %s, scopes = %s,
-                                  last_error = NULL,
-                                  write_date = now() at time zone 'UTC'
-                            WHERE id = %s""",
-                        [
-                            values["access_token"],
-                            values["refresh_token"],
-                            values["token_expires_at"],
-                            values["scopes"],
-                            self.id,
-                        ],
-                    )
-                    token = values["access_token"]
+        for attempt in range(1, 6):
+            try:
+                with self.env.registry.cursor() as cr:
+                    token, refused = self._refresh_locked(cr, client, stale_token)
+                break
+            except psycopg2.errors.SerializationFailure:
+                # Another worker committed new tokens after this transaction's
+                # snapshot: a new transaction sees them.
+                if attempt == 5:
+                    raise
+        # What the token transaction wrote wins over anything cached here.
         self.invalidate_recordset(
-            ["access_token", "refresh_token", "token_expires_at", "scopes", "state"]
+            [
+                "access_token",
+                "refresh_token",
+                "token_expires_at",
+                "scopes",
+                "state",
+                "last_error",
+            ],
+            flush=False,
         )
         if refused:
+            # self.env._, not _: a closed cursor is among this frame's locals.
             raise ZoomNeedsReconnect(
-                _("Zoom refused the connection: it must be renewed.")
+                self.env._("Zoom refused the connection: it must be renewed.")
             ) from refused
         return token
+
+    def _refresh_locked(self, cr, client, stale_token):
+        cr.execute("SET LOCAL lock_timeout = '15s'")
+        cr.execute(
+            """SELECT access_token, refresh_token, token_expires_at, state
+                 FROM zoom_connection WHERE id = %s FOR NO KEY UPDATE""",
+            [self.id],
+        )
+        row = cr.fetchone()
+        if not row or row[3] != "connected" or not row[1]:
+            raise ZoomNeedsReconnect(_("The Zoom connection must be renewed."))
+        access_token, refresh_token, expires_at, _state = row
+        if (
+            access_token
+            and access_token != stale_token
+            and expires_at
+            and expires_at > fields.Datetime.now() + REFRESH_MARGIN
+        ):
+            # Another worker refreshed while we waited for the lock.
+            return access_token, None
+        try:
+            token_json = client.refresh(refresh_token)
+        except ZoomInvalidGrant as exc:
+            env = self.env(cr=cr, su=True)
+            env["zoom.connection"].browse(self.id)._mark_needs_reconnect(exc.message)
+            return None, exc
+        values = self._token_write_values(token_json)
+        cr.execute(
+            """UPDATE zoom_connection
+                  SET access_token = %s, refresh_token = %s,
+                      token_expires_at = %s, scopes = %s, last_error = NULL,
+                      write_date = now() at time zone 'UTC'
+                WHERE id = %s""",
+            [
+                values["access_token"],
+                values["refresh_token"],
+                values["token_expires_at"],
+                values["scopes"],
+                self.id,
+            ],
+        )
+        return values["access_token"], None
 
     def _mark_needs_reconnect(self, reason=""):
         """Zoom no longer accepts this connection: keep everything, tell the user."""
@@ -264,12 +281,12 @@ class ZoomConnection(models.Model):
             try:
                 return getattr(client, method_name)(token, *args, **kwargs)
             except zoom_client.ZoomAuthError as exc:
-                with self.env.registry.cursor() as cr:
-                    self.with_env(self.env(cr=cr, su=True))._mark_needs_reconnect(
+                with self.env.registry.cursor() as token_cr:
+                    self.with_env(self.env(cr=token_cr, su=True))._mark_needs_reconnect(
                         exc.message
                     )
                 raise ZoomNeedsReconnect(
-                    _("Zoom refused the access token: connect again.")
+                    self.env._("Zoom refused the access token: connect again.")
                 ) from exc
 
     # ------------------------------------------------------------- OAuth

@@ -1,0 +1,9 @@
+from . import test_zoom_connection
+from . import (
+    test_booking_access,
+    test_booking_flow,
+    test_booking_race,
+    test_booking_slots,
+)
+from . import test_zoom_access
+from . import test_zoom_token_refresh

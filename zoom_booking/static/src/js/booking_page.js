@@ -1,1 +1,227 @@
 /** @odoo-module **/
+
+import { _t } from "@web/core/l10n/translation";
+import publicWidget from "@web/legacy/js/public/public_widget";
+
+const DAYS_PER_PAGE = 7;
+
+/** "YYYY-MM-DD" of an instant, in a timezone. */
+function localDay(date, timeZone) {
+    const parts = new Intl.DateTimeFormat("en-CA", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+    }).formatToParts(date);
+    const get = (type) => parts.find((part) => part.type === type).value;
+    return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+/** "YYYY-MM-DD" plus a number of days (calendar arithmetic, no timezone). */
+function addDays(day, count) {
+    const [year, month, date] = day.split("-").map(Number);
+    const result = new Date(Date.UTC(year, month - 1, date + count));
+    return result.toISOString().slice(0, 10);
+}
+
+function browserTimeZone() {
+    try {
+        return Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch {
+        return "UTC";
+    }
+}
+
+publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
+    selector: ".o_booking_page",
+    events: {
+        "change .o_booking_tz_select": "_onTimeZoneChange",
+        "click .o_booking_prev": "_onPrevious",
+        "click .o_booking_next": "_onNext",
+        "click .o_booking_slot": "_onSlotClick",
+    },
+
+    start() {
+        this.slotsUrl = this.el.dataset.slotsUrl;
+        this.maxDays = parseInt(this.el.dataset.maxDays || "30", 10);
+        this.tzSelect = this.el.querySelector(".o_booking_tz_select");
+        this.tzInput = this.el.querySelector(".o_booking_tz");
+        this.startInput = this.el.querySelector(".o_booking_start");
+        this.form = this.el.querySelector(".o_booking_form");
+        this.confirmButton = this.el.querySelector(".o_booking_confirm");
+        this.selectedText = this.el.querySelector(".o_booking_selected");
+        this.daysEl = this.el.querySelector(".o_booking_days");
+        // The server's value wins (a re-displayed form); else the browser's zone.
+        let timeZone = this.tzInput.value || browserTimeZone();
+        if (![...this.tzSelect.options].some((option) => option.value === timeZone)) {
+            const option = document.createElement("option");
+            option.value = option.textContent = timeZone;
+            this.tzSelect.prepend(option);
+        }
+        this._setTimeZone(timeZone);
+        return this._super(...arguments);
+    },
+
+    _setTimeZone(timeZone) {
+        this.timeZone = timeZone;
+        this.tzSelect.value = timeZone;
+        this.tzInput.value = timeZone;
+        this.today = localDay(new Date(), timeZone);
+        this.firstDay = this.today;
+        this._clearSelection();
+        this._loadSlots();
+    },
+
+    async _loadSlots() {
+        const firstDay = this.firstDay;
+        const lastDay = addDays(firstDay, DAYS_PER_PAGE - 1);
+        this.el.querySelector(".o_booking_prev").disabled = firstDay <= this.today;
+        this.el.querySelector(".o_booking_next").disabled =
+            lastDay >= addDays(this.today, this.maxDays);
+        this.el.querySelector(".o_booking_week_label").textContent =
+            `${this._formatDay(firstDay)} – ${this._formatDay(lastDay)}`;
+        this.daysEl.replaceChildren(this._message(_t("Loading free times…")));
+        const params = new URLSearchParams({
+            start: firstDay,
+            end: lastDay,
+            tz: this.timeZone,
+        });
+        let slots = [];
+        try {
+            const response = await fetch(`${this.slotsUrl}?${params}`, {
+                headers: { Accept: "application/json" },
+            });
+            const data = await response.json();
+            if (!response.ok) {
+                this.daysEl.replaceChildren(this._message(data.error || _t("Error")));
+                return;
+            }
+            slots = data.slots;
+        } catch {
+            this.daysEl.replaceChildren(
+                this._message(_t("The free times could not be loaded. Please retry."))
+            );
+            return;
+        }
+        if (firstDay !== this.firstDay) {
+            return; // the guest moved on meanwhile
+        }
+        this._renderDays(firstDay, slots);
+    },
+
+    _renderDays(firstDay, slots) {
+        const byDay = {};
+        for (const slot of slots) {
+            const day = localDay(new Date(slot), this.timeZone);
+            (byDay[day] ||= []).push(slot);
+        }
+        const timeFormat = new Intl.DateTimeFormat(undefined, {
+            timeZone: this.timeZone,
+            hour: "2-digit",
+            minute: "2-digit",
+        });
+        const container = document.createElement("div");
+        container.className = "o_booking_day_list";
+        for (let index = 0; index < DAYS_PER_PAGE; index++) {
+            const day = addDays(firstDay, index);
+            const dayEl = document.createElement("div");
+            dayEl.className = "o_booking_day";
+            dayEl.dataset.day = day;
+            const title = document.createElement("div");
+            title.className = "o_booking_day_title fw-bold";
+            title.textContent = this._formatDay(day);
+            dayEl.append(title);
+            const slotsEl = document.createElement("div");
+            slotsEl.className = "o_booking_day_slots";
+            for (const slot of byDay[day] || []) {
+                const button = document.createElement("button");
+                button.type = "button";
+                button.className = "btn btn-outline-primary btn-sm o_booking_slot";
+                button.dataset.start = slot;
+                button.textContent = timeFormat.format(new Date(slot));
+                slotsEl.append(button);
+            }
+            if (!slotsEl.children.length) {
+                const none = document.createElement("span");
+                none.className = "text-muted small";
+                none.textContent = _t("No free time");
+                slotsEl.append(none);
+            }
+            dayEl.append(slotsEl);
+            container.append(dayEl);
+        }
+        if (!slots.length) {
+            container.prepend(this._message(_t("No free time this week: try the next one.")));
+        }
+        this.daysEl.replaceChildren(container);
+    },
+
+    _formatDay(day) {
+        const [year, month, date] = day.split("-").map(Number);
+        return new Intl.DateTimeFormat(undefined, {
+            timeZone: "UTC",
+            weekday: "short",
+            day: "numeric",
+            month: "short",
+        }).format(new Date(Date.UTC(year, month - 1, date)));
+    },
+
+    _message(text) {
+        const el = document.createElement("p");
+        el.className = "text-muted o_booking_message";
+        el.textContent = text;
+        return el;
+    },
+
+    _clearSelection() {
+        this.startInput.value = "";
+        this.confirmButton.disabled = true;
+        this.selectedText.textContent = _t("Choose a time above.");
+    },
+
+    _onTimeZoneChange(ev) {
+        this._setTimeZone(ev.currentTarget.value);
+    },
+
+    _onPrevious() {
+        if (this.firstDay > this.today) {
+            const previous = addDays(this.firstDay, -DAYS_PER_PAGE);
+            this.firstDay = previous < this.today ? this.today : previous;
+            this._loadSlots();
+        }
+    },
+
+    _onNext() {
+        this.firstDay = addDays(this.firstDay, DAYS_PER_PAGE);
+        this._loadSlots();
+    },
+
+    _onSlotClick(ev) {
+        const button = ev.currentTarget;
+        for (const other of this.el.querySelectorAll(".o_booking_slot.active")) {
+            other.classList.remove("active");
+        }
+        button.classList.add("active");
+        this.startInput.value = button.dataset.start;
+        const label = new Intl.DateTimeFormat(undefined, {
+            timeZone: this.timeZone,
+            weekday: "long",
+            day: "numeric",
+            month: "long",
+            hour: "2-digit",
+            minute: "2-digit",
+        }).format(new Date(button.dataset.start));
+        this.selectedText.textContent = _t("Selected: %(time)s (%(tz)s)", {
+            time: label,
+            tz: this.timeZone,
+        });
+        this.confirmButton.disabled = false;
+        this.form.classList.remove("d-none");
+        const nameInput = this.form.querySelector("input[name=name]");
+        if (nameInput) {
+            nameInput.focus();
+        }
+    },
+});
+
+export default publicWidget.registry.ZoomBookingPage;

@@ -1,0 +1,51 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("zoom_booking_book_a_slot", {
+    url: "/book/product-demo",
+    steps: () => [
+        {
+            content: "The page shows the online meeting provider",
+            trigger: ".o_booking_provider",
+        },
+        {
+            content: "Pick the first free slot",
+            trigger: ".o_booking_day_slots .o_booking_slot:first",
+            run: "click",
+        },
+        {
+            content: "The chosen time is shown",
+            trigger: ".o_booking_selected:contains(Selected)",
+        },
+        {
+            content: "Enter a name",
+            trigger: "input[name=name]",
+            run: "edit Tess Tour",
+        },
+        {
+            content: "Enter an email",
+            trigger: "input[name=email]",
+            run: "edit tour.guest@example.com",
+        },
+        {
+            content: "Add a note",
+            trigger: "textarea[name=notes]",
+            run: "edit Looking forward to it",
+        },
+        {
+            content: "Confirm",
+            trigger: ".o_booking_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The booking is confirmed",
+            trigger: ".o_booking_confirmation .o_booking_confirmed",
+        },
+        {
+            content: "Its time is shown with the guest's timezone",
+            trigger: ".o_booking_when",
+        },
+    ],
+});

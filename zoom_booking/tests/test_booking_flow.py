@@ -1,0 +1,286 @@
+"""A guest books over HTTP, sees, cancels and reschedules; and the browser tour."""
+
+import re
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import BookingCalendarMixin, ZoomBookingCase
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.calendar = cls.create_booking_calendar(
+            cls.host,
+            all_week=True,
+            name="Intro call",
+            slug="zb-intro-call",
+            online_meeting_provider="zoom",
+        )
+
+    def csrf(self, slug=None):
+        response = self.url_open(f"/book/{slug or self.calendar.slug}")
+        self.assertEqual(response.status_code, 200)
+        return CSRF_RE.search(response.text).group(1)
+
+    def book(self, start, slug=None, csrf=None, **values):
+        data = {
+            "start": self.iso(start) if not isinstance(start, str) else start,
+            "tz": "Europe/Paris",
+            "name": "Gina Guest",
+            "email": "gina.guest@example.com",
+            "phone": "+33 1 23 45 67 89",
+            "notes": "About the rollout",
+            "csrf_token": csrf if csrf is not None else self.csrf(slug),
+        }
+        data.update(values)
+        return self.url_open(
+            f"/book/{slug or self.calendar.slug}", data=data, allow_redirects=False
+        )
+
+    def bookings(self, calendar=None):
+        return (
+            self.env["calendar.event"]
+            .with_context(active_test=False)
+            .search([("booking_calendar_id", "=", (calendar or self.calendar).id)])
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBookingFlow(BookingHttpCase):
+    def test_page(self):
+        response = self.url_open(f"/book/{self.calendar.slug}")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Hana Host", response.text)
+        self.assertIn("Zoom meeting", response.text)
+        self.assertIn("30", response.text)
+        self.assertRegex(response.text, CSRF_RE)
+
+    def test_slots_route(self):
+        start = self.next_slot(days=2)
+        response = self.url_open(
+            f"/book/{self.calendar.slug}/slots?start={start.date()}"
+            f"&end={start.date()}&tz=UTC"
+        )
+        self.assertEqual(response.status_code, 200)
+        data = response.json()
+        self.assertEqual(data["tz"], "UTC")
+        self.assertEqual(len(data["slots"]), 48)
+        self.assertEqual(data["slots"][20], self.iso(start))
+
+    def test_book_end_to_end(self):
+        start = self.next_slot()
+        with patch.object(
+            type(self.env["calendar.event"]), "_zoom_booking_confirmed", autospec=True
+        ) as hook:
+            response = self.book(start)
+        self.assertEqual(response.status_code, 303, response.text[:1000])
+        booking = self.bookings()
+        self.assertEqual(len(booking), 1)
+        hook.assert_called_once()
+        self.assertEqual(hook.call_args.args[0], booking)
+        self.assertTrue(
+            response.headers["Location"].endswith(
+                f"/book/booking/{booking.booking_access_token}"
+            )
+        )
+        self.assertEqual(len(booking.booking_access_token), 43)
+        self.assertEqual(
+            (booking.start, booking.stop), (start, start + timedelta(minutes=30))
+        )
+        self.assertEqual(booking.user_id, self.host)
+        self.assertEqual(booking.booking_state, "confirmed")
+        guest = booking.booking_guest_partner_id
+        self.assertEqual(guest.email, "gina.guest@example.com")
+        self.assertEqual(booking.partner_ids, self.host.partner_id | guest)
+        self.assertRecordValues(
+            booking,
+            [
+                {
+                    "booking_guest_name": "Gina Guest",
+                    "booking_guest_email": "gina.guest@example.com",
+                    "booking_guest_phone": "+33 1 23 45 67 89",
+                    "booking_guest_notes": "About the rollout",
+                    "booking_guest_tz": "Europe/Paris",
+                    "show_as": "busy",
+                }
+            ],
+        )
+        self.assertEqual(self.calendar.upcoming_booking_count, 1)
+        # The guest's page, in the guest's timezone (Paris = UTC+1 in winter,
+        # UTC+2 in summer).
+        page = self.url_open(response.headers["Location"])
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Your booking is confirmed", page.text)
+        self.assertIn('id="booking_online_meeting"', page.text)
+        self.assertIn("Europe/Paris", page.text)
+        self.assertIn(booking._booking_public_values()["when"], page.text)
+        # The slot is taken now.
+        self.assertNotIn(
+            start, self.calendar._get_free_slots(start.date(), start.date(), "UTC")
+        )
+
+    def test_guest_is_an_odoo_user(self):
+        colleague = new_test_user(
+            self.env,
+            login="zb_colleague",
+            email="Colleague@Example.com",
+            name="Cole League",
+            groups="base.group_user",
+        )
+        self.env["res.partner"].create(
+            {"name": "Old contact", "email": "colleague@example.com"}
+        )
+        response = self.book(self.next_slot(), email="colleague@example.com")
+        self.assertEqual(response.status_code, 303, response.text[:1000])
+        booking = self.bookings()
+        self.assertEqual(booking.booking_guest_partner_id, colleague.partner_id)
+        self.assertIn(colleague.partner_id, booking.partner_ids)
+        # In the colleague's own Odoo calendar.
+        self.assertIn(
+            booking,
+            self.env["calendar.event"].search(
+                [("partner_ids", "in", colleague.partner_id.id)]
+            ),
+        )
+
+    def test_existing_contact_is_reused(self):
+        contact = self.env["res.partner"].create(
+            {"name": "Gina G.", "email": "gina.guest@example.com"}
+        )
+        self.book(self.next_slot())
+        self.assertEqual(self.bookings().booking_guest_partner_id, contact)
+
+    def test_providers(self):
+        cases = {
+            "none": lambda url: self.assertFalse(url),
+            "custom": lambda url: self.assertEqual(url, "https://meet.example.com/r"),
+            "discuss": lambda url: self.assertIn("/calendar/join_videocall/", url),
+        }
+        for index, (provider, check) in enumerate(cases.items()):
+            with self.subTest(provider=provider):
+                calendar = self.create_booking_calendar(
+                    self.host,
+                    all_week=True,
+                    name=provider,
+                    online_meeting_provider=provider,
+                    custom_url="https://meet.example.com/r",
+                )
+                response = self.book(self.next_slot(days=index + 1), slug=calendar.slug)
+                self.assertEqual(response.status_code, 303, response.text[:1000])
+                booking = self.bookings(calendar)
+                check(booking.videocall_location)
+                page = self.url_open(response.headers["Location"])
+                if booking.videocall_location:
+                    self.assertIn(booking.videocall_location, page.text)
+
+    def test_guest_cancels(self):
+        start = self.next_slot()
+        location = self.book(start).headers["Location"]
+        booking = self.bookings()
+        token = booking.booking_access_token
+        csrf = CSRF_RE.search(self.url_open(location).text).group(1)
+        with patch.object(
+            type(self.env["calendar.event"]), "_zoom_booking_cancelled", autospec=True
+        ) as hook:
+            response = self.url_open(
+                f"/book/booking/{token}/cancel",
+                data={"csrf_token": csrf},
+                allow_redirects=False,
+            )
+        self.assertEqual(response.status_code, 303, response.text[:1000])
+        hook.assert_called_once()
+        self.assertRecordValues(
+            booking, [{"booking_state": "cancelled", "active": False}]
+        )
+        page = self.url_open(location)
+        self.assertIn("This booking is cancelled", page.text)
+        self.assertNotIn("o_booking_reschedule", page.text)
+        self.assertIn(
+            start, self.calendar._get_free_slots(start.date(), start.date(), "UTC")
+        )
+        # Twice: a clear message, no error.
+        response = self.url_open(
+            f"/book/booking/{token}/cancel",
+            data={"csrf_token": csrf},
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("already cancelled", response.text)
+
+    def test_guest_reschedules(self):
+        self.calendar.duration = 60
+        self.calendar.slot_interval = 30
+        start = self.next_slot()
+        self.book(start)
+        booking = self.bookings()
+        token = booking.booking_access_token
+        page = self.url_open(f"/book/booking/{token}/reschedule")
+        self.assertEqual(page.status_code, 200)
+        # Its own time is free for the booking being moved, not for others.
+        new_start = start + timedelta(minutes=30)
+        slots = self.url_open(
+            f"/book/booking/{token}/slots?start={start.date()}&end={start.date()}"
+            "&tz=UTC"
+        ).json()["slots"]
+        self.assertIn(self.iso(new_start), slots)
+        public = self.url_open(
+            f"/book/{self.calendar.slug}/slots?start={start.date()}&end={start.date()}"
+            "&tz=UTC"
+        ).json()["slots"]
+        self.assertNotIn(self.iso(new_start), public)
+        csrf = CSRF_RE.search(page.text).group(1)
+        with patch.object(
+            type(self.env["calendar.event"]),
+            "_zoom_booking_rescheduled",
+            autospec=True,
+        ) as hook:
+            response = self.url_open(
+                f"/book/booking/{token}/reschedule",
+                data={
+                    "start": self.iso(new_start),
+                    "tz": "Asia/Tokyo",
+                    "csrf_token": csrf,
+                },
+                allow_redirects=False,
+            )
+        self.assertEqual(response.status_code, 303, response.text[:1000])
+        hook.assert_called_once()
+        self.assertEqual(self.bookings(), booking)
+        self.assertEqual(
+            (booking.start, booking.stop), (new_start, new_start + timedelta(hours=1))
+        )
+        self.assertEqual(booking.booking_guest_tz, "Asia/Tokyo")
+
+    def test_host_cancels_from_back_end(self):
+        self.book(self.next_slot())
+        booking = self.bookings()
+        with self.assertRaises(AccessError):
+            booking.with_user(self.other_host).action_booking_cancel()
+        with patch.object(
+            type(self.env["calendar.event"]), "_zoom_booking_cancelled", autospec=True
+        ) as hook:
+            booking.with_user(self.host).action_booking_cancel()
+        hook.assert_called_once()
+        self.assertRecordValues(
+            booking, [{"booking_state": "cancelled", "active": False}]
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBookingTour(BookingHttpCase):
+    def test_tour_book_a_slot(self):
+        self.start_tour(
+            f"/book/{self.calendar.slug}", "zoom_booking_book_a_slot", login=None
+        )
+        booking = self.bookings()
+        self.assertEqual(len(booking), 1)
+        self.assertEqual(booking.booking_guest_email, "tour.guest@example.com")
+        self.assertEqual(booking.booking_guest_name, "Tess Tour")
+        self.assertTrue(booking.booking_guest_tz)
