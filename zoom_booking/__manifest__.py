@@ -21,6 +21,7 @@
         "views/zoom_booking_templates.xml",
         "views/booking_templates.xml",
         "views/zoom_booking_menus.xml",
+        "views/zoom_webhook_event_views.xml",
     ],
     "demo": ["data/zoom_booking_demo.xml"],
     "assets": {

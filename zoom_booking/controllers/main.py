@@ -44,6 +44,21 @@ class ZoomConnectionController(http.Controller):
             return self._render_result(exc.args[0], status=400)
         return request.redirect("/odoo/action-zoom_booking.action_my_zoom_connection")
 
+    @http.route(
+        "/zoom_booking/webhook",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def zoom_webhook(self, **kwargs):
+        """Zoom's event notifications: checked, then handled by one model call."""
+        status, body = request.env["zoom.webhook.event"].sudo()._receive(
+            request.httprequest.headers, request.httprequest.get_data()
+        )
+        return request.make_json_response(body, status=status)
+
     def _render_result(self, message, status=200):
         return request.render(
             "zoom_booking.zoom_connection_result",

@@ -3,5 +3,7 @@ from . import (
     calendar_event,
     res_config_settings,
     res_users,
+    zoom_call_log,
     zoom_connection,
+    zoom_webhook_event,
 )

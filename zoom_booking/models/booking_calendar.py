@@ -202,8 +202,10 @@ class BookingCalendarAvailability(models.Model):
         for line in self:
             if not 0 <= line.hour_from < line.hour_to <= 24:
                 raise ValidationError(
-                    _("Availability hours must be between 00:00 and 24:00, the start "
-                      "before the end.")
+                    _(
+                        "Availability hours must be between 00:00 and 24:00, the start "
+                        "before the end."
+                    )
                 )
 
 
@@ -294,6 +296,29 @@ class BookingCalendar(models.Model):
         default="none",
         help="What a booking gets when the host's Zoom account is not connected.",
     )
+    zoom_waiting_room = fields.Boolean(
+        "Waiting room",
+        default=True,
+        help="Guests wait until the host lets them in.",
+    )
+    zoom_join_before_host = fields.Boolean(
+        "Join before host", help="Guests may enter the meeting before the host."
+    )
+    zoom_passcode_required = fields.Boolean(
+        "Passcode required",
+        default=True,
+        help="Each meeting gets its own passcode, shown to the guest.",
+    )
+    zoom_auto_recording = fields.Selection(
+        [
+            ("none", "No recording"),
+            ("local", "On the host's computer"),
+            ("cloud", "In Zoom's cloud"),
+        ],
+        "Automatic recording",
+        required=True,
+        default="none",
+    )
     slug = fields.Char(
         "Link name",
         compute="_compute_slug",
@@ -338,8 +363,13 @@ class BookingCalendar(models.Model):
             if base in RESERVED_SLUGS:
                 base += "-1"
             slug, counter = base, 1
-            while self.sudo().with_context(active_test=False).search_count(
-                [("slug", "=", slug), ("id", "!=", calendar._origin.id or 0)], limit=1
+            while (
+                self.sudo()
+                .with_context(active_test=False)
+                .search_count(
+                    [("slug", "=", slug), ("id", "!=", calendar._origin.id or 0)],
+                    limit=1,
+                )
             ):
                 counter += 1
                 slug = f"{base}-{counter}"
@@ -363,14 +393,18 @@ class BookingCalendar(models.Model):
             calendar.provider_label = labels.get(calendar.online_meeting_provider)
 
     def _compute_upcoming_booking_count(self):
-        groups = self.env["calendar.event"].sudo()._read_group(
-            [
-                ("booking_calendar_id", "in", self.ids),
-                ("booking_state", "=", "confirmed"),
-                ("stop", ">=", fields.Datetime.now()),
-            ],
-            ["booking_calendar_id"],
-            ["__count"],
+        groups = (
+            self.env["calendar.event"]
+            .sudo()
+            ._read_group(
+                [
+                    ("booking_calendar_id", "in", self.ids),
+                    ("booking_state", "=", "confirmed"),
+                    ("stop", ">=", fields.Datetime.now()),
+                ],
+                ["booking_calendar_id"],
+                ["__count"],
+            )
         )
         counts = {calendar.id: count for calendar, count in groups}
         for calendar in self:
@@ -400,24 +434,45 @@ class BookingCalendar(models.Model):
     @api.constrains("slug")
     def _check_slug(self):
         for calendar in self:
-            if not SLUG_RE.match(calendar.slug or "") or calendar.slug in RESERVED_SLUGS:
+            if (
+                not SLUG_RE.match(calendar.slug or "")
+                or calendar.slug in RESERVED_SLUGS
+            ):
                 raise ValidationError(
-                    _("The link name may only contain lowercase letters, digits and "
-                      "dashes (e.g. product-demo).")
+                    _(
+                        "The link name may only contain lowercase letters, digits and "
+                        "dashes (e.g. product-demo)."
+                    )
                 )
 
-    @api.constrains("duration", "slot_interval", "min_notice_hours", "max_days_ahead",
-                    "buffer_before", "buffer_after")
+    @api.constrains(
+        "duration",
+        "slot_interval",
+        "min_notice_hours",
+        "max_days_ahead",
+        "buffer_before",
+        "buffer_after",
+    )
     def _check_durations(self):
         for calendar in self:
             if not 0 < calendar.duration <= 24 * 60:
-                raise ValidationError(_("The duration must be between 1 and 1440 minutes."))
+                raise ValidationError(
+                    _("The duration must be between 1 and 1440 minutes.")
+                )
             if calendar.slot_interval < 0:
                 raise ValidationError(_("The slot interval can't be negative."))
             if calendar.max_days_ahead <= 0:
-                raise ValidationError(_("Guests must be able to book at least one day ahead."))
-            if min(calendar.min_notice_hours, calendar.buffer_before,
-                   calendar.buffer_after) < 0:
+                raise ValidationError(
+                    _("Guests must be able to book at least one day ahead.")
+                )
+            if (
+                min(
+                    calendar.min_notice_hours,
+                    calendar.buffer_before,
+                    calendar.buffer_after,
+                )
+                < 0
+            ):
                 raise ValidationError(_("Notice and buffers can't be negative."))
 
     @api.constrains("online_meeting_provider", "custom_url")
@@ -427,8 +482,10 @@ class BookingCalendar(models.Model):
                 r"^https?://\S+$", calendar.custom_url or ""
             ):
                 raise ValidationError(
-                    _("A custom online meeting needs a meeting URL starting with "
-                      "https:// or http://.")
+                    _(
+                        "A custom online meeting needs a meeting URL starting with "
+                        "https:// or http://."
+                    )
                 )
 
     # -------------------------------------------------------------- actions
@@ -445,7 +502,11 @@ class BookingCalendar(models.Model):
     def action_open_public_page(self):
         """Open the public booking page, as guests see it."""
         self.ensure_one()
-        return {"type": "ir.actions.act_url", "url": f"/book/{self.slug}", "target": "new"}
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/book/{self.slug}",
+            "target": "new",
+        }
 
     # -------------------------------------------------------------- slots
     def _get_busy_intervals(self, start, stop, exclude_event=None):
@@ -458,8 +519,16 @@ class BookingCalendar(models.Model):
         self.ensure_one()
         event_model = self.env["calendar.event"]
         event_model.flush_model(
-            ["start", "stop", "allday", "start_date", "stop_date", "show_as",
-             "active", "partner_ids"]
+            [
+                "start",
+                "stop",
+                "allday",
+                "start_date",
+                "stop_date",
+                "show_as",
+                "active",
+                "partner_ids",
+            ]
         )
         # All-day events are stored around noon; widen the query by a day and
         # turn them into whole local days below.
@@ -493,8 +562,9 @@ class BookingCalendar(models.Model):
                 intervals.append((ev_start, ev_stop))
         return intervals
 
-    def _get_free_slots(self, first_day, last_day, tz_name, now=None,
-                        exclude_event=None):
+    def _get_free_slots(
+        self, first_day, last_day, tz_name, now=None, exclude_event=None
+    ):
         """Free slot starts (naive UTC) on the guest's local days ``first_day`` to
         ``last_day`` (inclusive) in timezone ``tz_name``.
 
@@ -546,8 +616,11 @@ class BookingCalendar(models.Model):
         host_tz = pytz.timezone(self.tz or "UTC")
         day = pytz.utc.localize(start).astimezone(host_tz).date()
         slots = self._get_free_slots(
-            day - timedelta(days=1), day + timedelta(days=1), host_tz.zone,
-            now=now, exclude_event=exclude_event,
+            day - timedelta(days=1),
+            day + timedelta(days=1),
+            host_tz.zone,
+            now=now,
+            exclude_event=exclude_event,
         )
         return start in slots
 
@@ -642,8 +715,11 @@ class BookingCalendar(models.Model):
             value = value.strip()
             if len(value) > limit:
                 raise BookingError(
-                    _("%(field)s is too long (at most %(limit)s characters).",
-                      field=self._guest_field_label(key), limit=limit)
+                    _(
+                        "%(field)s is too long (at most %(limit)s characters).",
+                        field=self._guest_field_label(key),
+                        limit=limit,
+                    )
                 )
             cleaned[key] = value
         if not cleaned["name"]:
@@ -653,7 +729,9 @@ class BookingCalendar(models.Model):
             raise BookingError(_("Please enter a valid email address."))
         cleaned["email"] = email
         if cleaned["phone"] and not re.match(r"^[0-9+()./\- ]+$", cleaned["phone"]):
-            raise BookingError(_("The phone number may only contain digits, spaces and + ( ) . - /."))
+            raise BookingError(
+                _("The phone number may only contain digits, spaces and + ( ) . - /.")
+            )
         cleaned["tz"] = self._check_timezone(values.get("tz"))
         return cleaned
 
@@ -674,15 +752,19 @@ class BookingCalendar(models.Model):
             raise BookingError(_("Please choose a time slot."))
         now = fields.Datetime.now()
         if start < now:
-            raise BookingError(_("This time is in the past: please choose another slot."))
+            raise BookingError(
+                _("This time is in the past: please choose another slot.")
+            )
         if start > now + timedelta(days=self.max_days_ahead):
             raise BookingError(
                 _("You can book at most %(days)s days ahead.", days=self.max_days_ahead)
             )
         if not self._is_slot_free(start, exclude_event=exclude_event, now=now):
             raise SlotTakenError(
-                _("This slot was just taken or is no longer available: please "
-                  "choose another one.")
+                _(
+                    "This slot was just taken or is no longer available: please "
+                    "choose another one."
+                )
             )
         return start
 
@@ -705,20 +787,28 @@ class BookingCalendar(models.Model):
         """The guest's partner: an Odoo user's own partner when the email is one
         of a user's, else an existing contact with that email, else a new one."""
         self.ensure_one()
-        users = self.env["res.users"].sudo().search(
-            ["|", ("login", "=ilike", email), ("email_normalized", "=", email)],
-            order="share, id",
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search(
+                ["|", ("login", "=ilike", email), ("email_normalized", "=", email)],
+                order="share, id",
+            )
         )
         users = users.filtered(lambda u: email_normalize(u.email or u.login) == email)
         if users:
             return users[0].partner_id
-        partner = self.env["res.partner"].sudo().search(
-            [("email_normalized", "=", email)], order="id", limit=1
+        partner = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("email_normalized", "=", email)], order="id", limit=1)
         )
         if partner:
             return partner
-        return self.env["res.partner"].sudo().create(
-            {"name": name, "email": email, "phone": phone or False, "tz": tz}
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
         )
 
     def _book_slot(self, start, values):
@@ -747,8 +837,9 @@ class BookingCalendar(models.Model):
         self.ensure_one()
         host = self.host_id
         vals = {
-            "name": _("%(calendar)s with %(guest)s", calendar=self.name,
-                      guest=guest["name"]),
+            "name": _(
+                "%(calendar)s with %(guest)s", calendar=self.name, guest=guest["name"]
+            ),
             "start": start,
             "stop": start + timedelta(minutes=self.duration),
             "user_id": host.id,
@@ -772,8 +863,11 @@ class BookingCalendar(models.Model):
         event = self.env["calendar.event"].with_user(host).sudo().create(vals)
         if self.online_meeting_provider == "discuss":
             event._set_discuss_videocall_location()
-        elif self.online_meeting_provider == "zoom":
+        if self.online_meeting_provider == "zoom":
+            # Its confirmation mail waits for Zoom's first answer.
             event._zoom_booking_confirmed()
+        else:
+            event._booking_send_mail("confirmed")
         return event
 
     def _check_host_access(self):
@@ -784,3 +878,14 @@ class BookingCalendar(models.Model):
         for calendar in self:
             if calendar.host_id != user:
                 raise AccessError(_("Only the host can manage this booking calendar."))
+
+    def _zoom_meeting_settings(self):
+        """The ``settings`` of the Zoom meetings of this calendar's bookings."""
+        self.ensure_one()
+        return {
+            "waiting_room": self.zoom_waiting_room,
+            "join_before_host": self.zoom_join_before_host,
+            "jbh_time": 0,
+            "auto_recording": self.zoom_auto_recording,
+            "approval_type": 2,
+        }

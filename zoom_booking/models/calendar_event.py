@@ -1,12 +1,46 @@
-"""Calendar events booked by guests through a booking calendar."""
+"""Calendar events booked by guests through a booking calendar, and their
+Zoom meetings."""
 
+import logging
+import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+import psycopg2
+import pytz
+import vobject
+
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.modules.registry import Registry
+from odoo.tools import html2plaintext
 from odoo.tools.misc import format_datetime
 
+from ..tools.zoom_client import (
+    ZoomError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomUnavailable,
+)
 from .booking_calendar import BookingError
+from .zoom_connection import ZoomNeedsReconnect
+
+_logger = logging.getLogger(__name__)
+
+# How long a worker may take to do an event's Zoom work before another may.
+ZOOM_LEASE = timedelta(minutes=2)
+
+
+def format_meeting_id(meeting_id):
+    """Zoom's way of showing a meeting ID: ``926 7439 2836``, ``123 456 7890``."""
+    digits = "".join(ch for ch in str(meeting_id or "") if ch.isdigit())
+    sizes = {9: (3, 3, 3), 10: (3, 3, 4), 11: (3, 4, 4)}.get(len(digits))
+    if not sizes:
+        return digits
+    parts, position = [], 0
+    for size in sizes:
+        parts.append(digits[position : position + size])
+        position += size
+    return " ".join(parts)
 
 
 class CalendarEvent(models.Model):
@@ -42,8 +76,9 @@ class CalendarEvent(models.Model):
     booking_guest_partner_id = fields.Many2one(
         "res.partner", "Guest", readonly=True, copy=False, index="btree_not_null"
     )
-    booking_url = fields.Char("Guest's booking link", compute="_compute_booking_url",
-                              groups="base.group_user")
+    booking_url = fields.Char(
+        "Guest's booking link", compute="_compute_booking_url", groups="base.group_user"
+    )
 
     _sql_constraints = [
         (
@@ -60,26 +95,6 @@ class CalendarEvent(models.Model):
             token = event.booking_access_token
             event.booking_url = token and f"{base_url}/book/booking/{token}"
 
-    # ------------------------------------------------------------ hooks
-    def _zoom_booking_confirmed(self):
-        """Hook: create the Zoom meeting of this booking (filled by the Zoom part).
-
-        Called (sudo, as the host) right after the booking is created, inside the
-        confirming transaction.
-        """
-
-    def _zoom_booking_cancelled(self):
-        """Hook: delete the Zoom meeting of this booking (filled by the Zoom part).
-
-        Called (sudo) after the booking is cancelled and archived.
-        """
-
-    def _zoom_booking_rescheduled(self):
-        """Hook: move the Zoom meeting of this booking (filled by the Zoom part).
-
-        Called (sudo) after the booking's new ``start``/``stop`` are written.
-        """
-
     # ------------------------------------------------------------ public API
     @api.model
     def _get_booking_by_token(self, token):
@@ -90,9 +105,16 @@ class CalendarEvent(models.Model):
         """
         if not isinstance(token, str) or not 20 <= len(token) <= 128:
             return self.sudo().browse()
-        return self.sudo().with_context(active_test=False).search(
-            [("booking_access_token", "=", token), ("booking_calendar_id", "!=", False)],
-            limit=1,
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("booking_access_token", "=", token),
+                    ("booking_calendar_id", "!=", False),
+                ],
+                limit=1,
+            )
         )
 
     def _booking_public_values(self, error=None):
@@ -130,7 +152,9 @@ class CalendarEvent(models.Model):
         """Cancel from the guest's link: only a confirmed booking not started yet."""
         self.ensure_one()
         if self.booking_state == "confirmed" and not self._booking_can_change():
-            raise BookingError(_("This booking has already started and can't be cancelled."))
+            raise BookingError(
+                _("This booking has already started and can't be cancelled.")
+            )
         return self._booking_cancel()
 
     def _booking_reschedule(self, start, tz_name=None):
@@ -168,3 +192,583 @@ class CalendarEvent(models.Model):
             raise UserError(_("Only confirmed bookings can be cancelled."))
         self._booking_cancel()
         return True
+
+    # ------------------------------------------------------------ Zoom meeting
+    videocall_source = fields.Selection(selection_add=[("zoom", "Zoom")])
+    zoom_host_id = fields.Many2one(
+        "res.users",
+        "Zoom host",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        help="The user whose Zoom account holds this event's meeting.",
+    )
+    zoom_meeting_id = fields.Char(
+        "Zoom meeting ID", copy=False, readonly=True, index="btree_not_null"
+    )
+    zoom_join_url = fields.Char("Zoom join URL", copy=False, readonly=True)
+    zoom_passcode = fields.Char("Zoom passcode", copy=False, readonly=True)
+    zoom_status = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("created", "Created"),
+            ("failed", "Failed"),
+            ("cleared", "Cleared"),
+        ],
+        copy=False,
+        readonly=True,
+    )
+    zoom_pending = fields.Selection(
+        [("create", "Create"), ("update", "Update"), ("delete", "Delete")],
+        "Zoom work to do",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+    )
+    zoom_last_error = fields.Char("Zoom last error", copy=False, readonly=True)
+    zoom_attempts = fields.Integer(copy=False, readonly=True)
+    zoom_next_attempt = fields.Datetime(copy=False, readonly=True)
+    zoom_lease_until = fields.Datetime(copy=False, readonly=True)
+    zoom_create_unsure = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="A create request got no answer: Zoom may have created the meeting.",
+    )
+    zoom_link_mailed = fields.Boolean(copy=False, readonly=True)
+    booking_confirmation_mailed = fields.Boolean(copy=False, readonly=True)
+    booking_ics_sequence = fields.Integer(copy=False, readonly=True)
+    zoom_meeting_id_display = fields.Char(
+        "Meeting ID", compute="_compute_zoom_meeting_id_display"
+    )
+    zoom_call_log_ids = fields.One2many(
+        "zoom.call.log", "event_id", "Zoom calls", readonly=True
+    )
+
+    @api.depends("zoom_meeting_id")
+    def _compute_zoom_meeting_id_display(self):
+        for event in self:
+            event.zoom_meeting_id_display = format_meeting_id(event.zoom_meeting_id)
+
+    # --------------------------------------------- what the booking flow calls
+    def _zoom_booking_confirmed(self):
+        """Plan the Zoom meeting of this new booking; it is created after commit.
+
+        The booking is confirmed whatever Zoom does: when Zoom fails, the
+        meeting stays pending and the Zoom cron retries until it exists.
+        """
+        for event in self:
+            event.write(
+                {
+                    "zoom_host_id": event.booking_calendar_id.host_id.id,
+                    "zoom_status": "pending",
+                    "zoom_pending": "create",
+                    "zoom_next_attempt": fields.Datetime.now(),
+                    "videocall_source": "zoom",
+                }
+            )
+        self._zoom_sync_after_commit()
+
+    def _zoom_booking_cancelled(self):
+        """The booking is cancelled. Nothing more to do here: the write that
+        archived it planned the deletion of its Zoom meeting."""
+
+    def _zoom_booking_rescheduled(self):
+        """The booking moved. Nothing more to do here: the write that moved it
+        planned the update of its Zoom meeting."""
+
+    def _zoom_plan(self, work):
+        planned = self.browse()
+        for event in self.sudo():
+            if work == "delete":
+                if event.zoom_meeting_id or event.zoom_create_unsure:
+                    event.zoom_pending = "delete"
+                    planned |= event
+                elif event.zoom_pending:
+                    # Nothing was ever sent to Zoom.
+                    event.write({"zoom_pending": False, "zoom_status": "cleared"})
+            elif event.zoom_meeting_id and event.zoom_pending != "delete":
+                # A pending create simply uses the new time.
+                event.zoom_pending = event.zoom_pending or "update"
+                planned |= event
+        planned.write({"zoom_next_attempt": fields.Datetime.now()})
+        planned._zoom_sync_after_commit()
+
+    # ------------------------------------------------ back-end actions
+    def action_zoom_retry(self):
+        """Retry now the Zoom work of these events."""
+        self._zoom_check_host_access()
+        for event in self.sudo():
+            if event.zoom_status == "failed" and not event.zoom_pending:
+                event.write(
+                    {
+                        "zoom_pending": "create",
+                        "zoom_status": "pending",
+                        "zoom_attempts": 0,
+                    }
+                )
+        todo = self.sudo().filtered("zoom_pending")
+        todo.write(
+            {"zoom_next_attempt": fields.Datetime.now(), "zoom_lease_until": False}
+        )
+        todo._zoom_sync_after_commit()
+        return True
+
+    def action_zoom_add_meeting(self):
+        """Add a Zoom meeting to an event created by hand, with its organizer's
+        Zoom account."""
+        self._zoom_check_host_access()
+        for event in self.sudo():
+            host = event.user_id
+            if event.zoom_meeting_id or event.zoom_pending:
+                continue
+            if host.zoom_connection_state == "not_connected":
+                raise UserError(
+                    _(
+                        "%s has no Zoom account connected: connect it first from "
+                        "Booking > Configuration > My Zoom Connection.",
+                        host.name,
+                    )
+                )
+            event.write(
+                {
+                    "zoom_host_id": host.id,
+                    "zoom_status": "pending",
+                    "zoom_pending": "create",
+                    "zoom_next_attempt": fields.Datetime.now(),
+                    "zoom_attempts": 0,
+                    "videocall_source": "zoom",
+                    # Already told by Odoo's own invitation; the link mail follows.
+                    "booking_confirmation_mailed": True,
+                }
+            )
+            event._zoom_sync_after_commit()
+        return True
+
+    def _zoom_check_host_access(self):
+        user = self.env.user
+        if user.has_group("zoom_booking.group_booking_admin"):
+            return
+        for event in self:
+            if user not in (event.user_id | event.zoom_host_id):
+                raise AccessError(
+                    _("Only the event's organizer can change its Zoom meeting.")
+                )
+
+    # ------------------------------------- bookings moved or cancelled
+    def write(self, vals):
+        if self.env.context.get("zoom_booking_sync"):
+            return super().write(vals)
+        watched = {"start", "stop", "duration", "start_date", "stop_date", "active"}
+        before = (
+            {event.id: (event.start, event.stop, event.active) for event in self}
+            if watched & set(vals)
+            else {}
+        )
+        result = super().write(vals)
+        if before:
+            self._booking_after_change(before)
+        return result
+
+    def _booking_after_change(self, before):
+        """Move or delete the Zoom meeting and tell host and guest, whoever
+        moved, archived or cancelled the event (guest link, host in Odoo)."""
+        cancelled, moved = self.browse(), self.browse()
+        for event in self:
+            start, stop, was_active = before[event.id]
+            if was_active and not event.active:
+                cancelled |= event
+            elif event.active and (event.start, event.stop) != (start, stop):
+                moved |= event
+        confirmed = cancelled.filtered(lambda e: e.booking_state == "confirmed")
+        confirmed.with_context(zoom_booking_sync=True).write(
+            {"booking_state": "cancelled"}
+        )
+        cancelled._zoom_plan("delete")
+        moved._zoom_plan("update")
+        cancelled.filtered("booking_calendar_id")._booking_send_mail("cancelled")
+        moved.filtered("booking_calendar_id")._booking_send_mail("rescheduled")
+
+    def unlink(self):
+        bookings = self.filtered(
+            lambda e: (
+                e.booking_calendar_id and e.active and e.booking_state == "confirmed"
+            )
+        )
+        bookings._booking_send_mail("cancelled")
+        gone = [
+            (event.zoom_host_id.id, event.zoom_meeting_id)
+            for event in self.sudo()
+            if event.zoom_meeting_id and event.zoom_host_id
+        ]
+        result = super().unlink()
+        if gone:
+            self.env["zoom.connection"]._delete_meetings_after_commit(gone)
+        return result
+
+    def _skip_send_mail_status_update(self):
+        # Host and guest of a booking get zoom_booking's own mails instead.
+        return bool(self.booking_calendar_id) or super()._skip_send_mail_status_update()
+
+    # -------------------------------------------------------- syncing
+    def _zoom_sync_after_commit(self):
+        """Do the pending Zoom work once this transaction is committed, so that
+        Zoom changes only when Odoo really did."""
+        ids = [event_id for event_id in self.ids if event_id]
+        if not ids:
+            return
+        dbname = self.env.cr.dbname
+
+        @self.env.cr.postcommit.add
+        def sync():
+            registry = Registry(dbname)
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["calendar.event"]._zoom_sync_events(ids)
+
+    @api.model
+    def _zoom_cron_sync(self, limit=200):
+        """Cron: retry the Zoom work whose time has come."""
+        now = fields.Datetime.now()
+        events = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("zoom_pending", "!=", False),
+                    ("zoom_next_attempt", "!=", False),
+                    ("zoom_next_attempt", "<=", now),
+                    "|",
+                    ("zoom_lease_until", "=", False),
+                    ("zoom_lease_until", "<", now),
+                ],
+                order="zoom_next_attempt",
+                limit=limit,
+            )
+        )
+        self._zoom_sync_events(events.ids)
+        self._zoom_trigger_next_attempt()
+
+    @api.model
+    def _zoom_trigger_next_attempt(self):
+        nxt = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [("zoom_pending", "!=", False), ("zoom_next_attempt", "!=", False)],
+                order="zoom_next_attempt",
+                limit=1,
+            )
+        )
+        if nxt:
+            cron = self.env.ref("zoom_booking.ir_cron_zoom_meeting_sync", False)
+            if cron:
+                cron.sudo()._trigger(max(nxt.zoom_next_attempt, fields.Datetime.now()))
+
+    @api.model
+    def _zoom_sync_events(self, event_ids):
+        """Do the pending Zoom work of these events, each in transactions of its
+        own: claim it, talk to Zoom, record the outcome."""
+        registry = self.env.registry
+        for event_id in event_ids:
+            try:
+                with registry.cursor() as cr:
+                    claim = api.Environment(cr, SUPERUSER_ID, {})[
+                        "calendar.event"
+                    ]._zoom_claim(event_id)
+                if not claim:
+                    continue
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    event = env["calendar.event"].with_context(active_test=False)
+                    event.browse(event_id)._zoom_do(claim)
+            except Exception:
+                # Left pending with its lease: retried when the lease ends.
+                _logger.exception("Zoom work of calendar event %s failed", event_id)
+
+    @api.model
+    def _zoom_claim(self, event_id):
+        """Take the event's Zoom work for a while, so no other worker does it too."""
+        now = fields.Datetime.now()
+        try:
+            self.env.cr.execute(
+                """SELECT id FROM calendar_event
+                    WHERE id = %s AND zoom_pending IS NOT NULL
+                      AND (zoom_lease_until IS NULL OR zoom_lease_until < %s)
+                      FOR NO KEY UPDATE SKIP LOCKED""",
+                [event_id, now],
+            )
+        except psycopg2.errors.SerializationFailure:
+            return None  # another worker just took it
+        if not self.env.cr.fetchone():
+            return None
+        event = self.with_context(active_test=False).browse(event_id)
+        claim = {"work": event.zoom_pending, "unsure": event.zoom_create_unsure}
+        event.with_context(zoom_booking_sync=True).write(
+            {
+                "zoom_lease_until": now + ZOOM_LEASE,
+                "zoom_attempts": event.zoom_attempts + 1,
+                # From here until its answer is recorded, a create may have
+                # happened at Zoom.
+                "zoom_create_unsure": claim["unsure"] or claim["work"] == "create",
+            }
+        )
+        return claim
+
+    def _zoom_do(self, claim):
+        """Talk to Zoom for this event's pending work, then record the outcome."""
+        self.ensure_one()
+        event = self.with_context(zoom_booking_sync=True)
+        work = event.zoom_pending
+        logs = []
+        try:
+            connection = event.zoom_host_id._zoom_connection()
+            if not connection:
+                raise ZoomNeedsReconnect(_("The host's Zoom account is not connected."))
+
+            def call(method, *args):
+                return connection._call(method, *args, call_logger=logs.append)
+
+            values, mails = event._zoom_do_work(work, call, claim)
+        except ZoomError as exc:
+            values, mails = event._zoom_failure_values(work, claim, exc), []
+            if work == "create" and not event.booking_confirmation_mailed:
+                # The guest hears at once that the booking holds; the link follows.
+                mails.append("confirmed")
+        values["zoom_lease_until"] = False
+        event.write(values)
+        event._zoom_write_call_log(logs)
+        for purpose in mails:
+            event._booking_send_mail(purpose)
+        if event.zoom_pending and event.zoom_next_attempt:
+            event._zoom_trigger_next_attempt()
+
+    def _zoom_do_work(self, work, call, claim):
+        """One piece of Zoom work; returns the values to write and mails to send."""
+        if work == "create":
+            values = self._zoom_create(call, claim["unsure"])
+            purpose = "zoom_link" if self.booking_confirmation_mailed else "confirmed"
+            return values, [purpose]
+        if work == "update":
+            try:
+                call("update_meeting", self.zoom_meeting_id, self._zoom_meeting_body())
+            except ZoomNotFound:
+                # Deleted at Zoom meanwhile: a new meeting replaces it.
+                return self._zoom_create(call, False), ["zoom_link"]
+            values = {"zoom_pending": False, "zoom_last_error": False}
+            return dict(values, zoom_attempts=0, zoom_next_attempt=False), []
+        meeting_id = self.zoom_meeting_id
+        if not meeting_id and claim["unsure"]:
+            found = self._zoom_find_meeting(call)
+            meeting_id = found and str(found["id"])
+        if meeting_id:
+            try:
+                call("delete_meeting", meeting_id)
+            except ZoomNotFound:
+                pass  # already gone at Zoom: nothing more to do
+        return dict(self._zoom_cleared_values(), zoom_status="cleared"), []
+
+    def _zoom_failure_values(self, work, claim, exc):
+        if isinstance(exc, ZoomNeedsReconnect):
+            # Waits for the host: zoom.connection._on_connected resumes it.
+            return {"zoom_last_error": str(exc), "zoom_next_attempt": False}
+        if isinstance(exc, ZoomUnavailable | ZoomRateLimited):
+            values = {
+                "zoom_last_error": exc.message,
+                "zoom_next_attempt": fields.Datetime.now()
+                + self._zoom_backoff(exc.retry_after),
+            }
+            if isinstance(exc, ZoomRateLimited):
+                # Zoom answered: this request created nothing.
+                values["zoom_create_unsure"] = claim["unsure"]
+            return values
+        # Zoom refused the request itself: retrying the same will not help.
+        return {
+            "zoom_last_error": exc.message,
+            "zoom_pending": False,
+            "zoom_status": "failed" if work != "delete" else "cleared",
+            "zoom_create_unsure": False,
+            "zoom_next_attempt": False,
+        }
+
+    def _zoom_create(self, call, unsure):
+        """Create the meeting, or adopt the one an unanswered request created."""
+        meeting = self._zoom_find_meeting(call) if unsure else None
+        if not meeting:
+            meeting = call("create_meeting", self._zoom_meeting_body())
+        return self._zoom_created_values(meeting)
+
+    def _zoom_find_meeting(self, call):
+        """The host's upcoming meeting made for this event, if any."""
+        reference = self._zoom_reference()
+        for meeting in call("list_upcoming_meetings"):
+            if reference in (meeting.get("agenda") or ""):
+                return meeting
+        return None
+
+    def _zoom_reference(self):
+        token = (self.booking_access_token or "")[:8]
+        return f"Ref: ZB-{self.id}{'-' + token if token else ''}"
+
+    def _zoom_meeting_body(self):
+        """Zoom's meeting JSON for this event."""
+        self.ensure_one()
+        calendar = self.booking_calendar_id
+        host = self.zoom_host_id or self.user_id
+        minutes = round((self.stop - self.start).total_seconds() / 60)
+        minutes = max(1, min(1440, minutes))
+        if self.booking_guest_name and calendar:
+            topic = f"{calendar.name} – {self.booking_guest_name}"
+        else:
+            topic = self.name or _("Meeting")
+        reference = self._zoom_reference()
+        notes = self.booking_guest_notes or html2plaintext(self.description or "")
+        agenda = notes[: 2000 - len(reference) - 2].strip()
+        body = {
+            "topic": topic[:200],
+            "type": 2,
+            "start_time": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "duration": minutes,
+            "timezone": host.tz or "UTC",
+            "agenda": f"{agenda}\n\n{reference}" if agenda else reference,
+        }
+        if calendar:
+            body["settings"] = calendar._zoom_meeting_settings()
+            if calendar.zoom_passcode_required:
+                body["password"] = secrets.token_hex(4)[:8]
+        return body
+
+    def _zoom_created_values(self, meeting):
+        join_url = meeting.get("join_url") or ""
+        values = {
+            "zoom_meeting_id": str(meeting["id"]),
+            "zoom_join_url": join_url,
+            "zoom_passcode": meeting.get("password") or False,
+            "zoom_status": "created",
+            "zoom_pending": False,
+            "zoom_create_unsure": False,
+            "zoom_last_error": False,
+            "zoom_next_attempt": False,
+            "zoom_attempts": 0,
+            "videocall_source": "zoom",
+            "videocall_location": join_url,
+        }
+        # Google and Microsoft sync send `location`, not videocall_location;
+        # an empty location also makes Microsoft add a Teams meeting.
+        if not self.location or self.location == self.zoom_join_url:
+            values["location"] = join_url
+        return values
+
+    def _zoom_cleared_values(self):
+        values = {
+            "zoom_meeting_id": False,
+            "zoom_join_url": False,
+            "zoom_passcode": False,
+            "zoom_pending": False,
+            "zoom_create_unsure": False,
+            "zoom_next_attempt": False,
+            "zoom_last_error": False,
+        }
+        if self.zoom_join_url:
+            if self.videocall_location == self.zoom_join_url:
+                values["videocall_location"] = False
+            if self.location == self.zoom_join_url:
+                values["location"] = False
+        return values
+
+    def _zoom_backoff(self, retry_after=None):
+        if retry_after:
+            return timedelta(seconds=min(retry_after, 3600))
+        return timedelta(seconds=min(3600, 30 * 2 ** max(0, self.zoom_attempts - 1)))
+
+    def _zoom_write_call_log(self, logs):
+        if logs:
+            self.env["zoom.call.log"].sudo().create(
+                [
+                    {
+                        "event_id": self.id,
+                        "host_id": self.zoom_host_id.id,
+                        "method": log["method"],
+                        "path": log["path"],
+                        "status": log["status"],
+                        "duration_ms": log["duration_ms"],
+                        "error": log["error"],
+                    }
+                    for log in logs
+                ]
+            )
+
+    # ---------------------------------------------------------- mails
+    def _booking_send_mail(self, purpose):
+        """Mail host and guest about this booking (``confirmed``, ``zoom_link``,
+        ``rescheduled`` or ``cancelled``), each in their language and timezone,
+        with an .ics that updates the same calendar item."""
+        template = self.env.ref(f"zoom_booking.mail_template_booking_{purpose}")
+        for event in self.sudo().with_context(active_test=False):
+            if not event.booking_calendar_id and purpose != "zoom_link":
+                continue
+            recipients = event.booking_guest_partner_id | event.user_id.partner_id
+            attendees = event.attendee_ids.filtered(
+                lambda a, recipients=recipients: a.partner_id in recipients
+            )
+            if purpose in ("rescheduled", "cancelled"):
+                event.with_context(zoom_booking_sync=True).booking_ics_sequence += 1
+            ics = self.env["ir.attachment"].create(
+                {
+                    "name": "invitation.ics",
+                    "mimetype": "text/calendar",
+                    "raw": event._booking_ics(
+                        "CANCEL" if purpose == "cancelled" else "REQUEST"
+                    ),
+                    "res_model": "calendar.event",
+                    "res_id": event.id,
+                }
+            )
+            for attendee in attendees:
+                template.send_mail(
+                    attendee.id,
+                    email_layout_xmlid="mail.mail_notification_light",
+                    email_values={"attachment_ids": [(4, ics.id)]},
+                )
+            values = {}
+            if purpose == "confirmed":
+                values["booking_confirmation_mailed"] = True
+            if purpose in ("confirmed", "zoom_link") and event.zoom_join_url:
+                values["zoom_link_mailed"] = True
+            if values:
+                event.with_context(zoom_booking_sync=True).write(values)
+
+    def _booking_ics(self, method="REQUEST"):
+        """This booking as an iCalendar file. Its UID stays the same and its
+        SEQUENCE grows, so calendars update the item instead of adding one."""
+        self.ensure_one()
+        cal = vobject.iCalendar()
+        cal.add("method").value = method
+        vevent = cal.add("vevent")
+        vevent.add("uid").value = self._booking_ics_uid()
+        vevent.add("sequence").value = str(self.booking_ics_sequence)
+        vevent.add("dtstamp").value = fields.Datetime.now().replace(tzinfo=pytz.utc)
+        vevent.add("dtstart").value = self.start.replace(tzinfo=pytz.utc)
+        vevent.add("dtend").value = self.stop.replace(tzinfo=pytz.utc)
+        vevent.add("summary").value = self.name or ""
+        vevent.add("status").value = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
+        lines = []
+        if self.zoom_join_url and method != "CANCEL":
+            vevent.add("location").value = self.zoom_join_url
+            vevent.add("url").value = self.zoom_join_url
+            lines.append(_("Join Zoom meeting: %s", self.zoom_join_url))
+            lines.append(_("Meeting ID: %s", self.zoom_meeting_id_display))
+            if self.zoom_passcode:
+                lines.append(_("Passcode: %s", self.zoom_passcode))
+        elif self.videocall_location and method != "CANCEL":
+            vevent.add("location").value = self.videocall_location
+            lines.append(_("Online meeting: %s", self.videocall_location))
+        if lines:
+            vevent.add("description").value = "\n".join(lines)
+        organizer = vevent.add("organizer")
+        organizer.value = f"mailto:{self.user_id.email or ''}"
+        organizer.params["CN"] = [self.user_id.name or ""]
+        return cal.serialize().encode()
+
+    def _booking_ics_uid(self):
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+        return f"zoom-booking-{self.id}-{uuid[:8]}@odoo"

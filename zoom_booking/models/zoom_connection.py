@@ -5,13 +5,19 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.modules.registry import Registry
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
 from ..tools import zoom_client
-from ..tools.zoom_client import ZoomClient, ZoomError, ZoomInvalidGrant
+from ..tools.zoom_client import (
+    ZoomClient,
+    ZoomError,
+    ZoomInvalidGrant,
+    ZoomNotFound,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -402,16 +408,63 @@ class ZoomConnection(models.Model):
         return connection.sudo(False)
 
     def _on_connected(self):
-        """Hook: the connection works again (other parts resume their work)."""
+        """The connection works (again): Zoom meetings waiting for it are made now."""
+        events = (
+            self.env["calendar.event"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("zoom_host_id", "in", self.user_id.ids),
+                    ("zoom_pending", "!=", False),
+                ]
+            )
+        )
+        if events:
+            events.write(
+                {"zoom_next_attempt": fields.Datetime.now(), "zoom_lease_until": False}
+            )
+            events._zoom_sync_after_commit()
+
+    @api.model
+    def _delete_meetings_after_commit(self, meetings):
+        """Delete Zoom meetings of events that no longer exist in Odoo.
+
+        :param meetings: list of ``(host user id, Zoom meeting id)``
+        """
+        dbname = self.env.cr.dbname
+
+        @self.env.cr.postcommit.add
+        def delete():
+            registry = Registry(dbname)
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                for host_id, meeting_id in meetings:
+                    connection = env["res.users"].browse(host_id)._zoom_connection()
+                    if not connection:
+                        continue
+                    try:
+                        connection._call("delete_meeting", meeting_id)
+                    except ZoomNotFound:
+                        pass
+                    except ZoomError as exc:
+                        _logger.warning(
+                            "Zoom meeting of a deleted event could not be deleted: %s",
+                            exc,
+                        )
 
     # --------------------------------------------------------- disconnect
-    def _disconnect(self):
-        """Forget this connection; revoke its token at Zoom after commit."""
-        tokens = [(conn.id, conn._token_values()["access_token"]) for conn in self]
+    def _disconnect(self, revoke=True):
+        """Forget these connections: tokens and Zoom identity go at once; the
+        token is revoked at Zoom after commit (best effort).
+
+        :param revoke: False when Zoom told us the app was removed.
+        """
+        tokens = [conn._token_values()["access_token"] for conn in self]
         settings = self._zoom_settings()
         self.sudo().unlink()
-        for _conn_id, token in tokens:
-            if token and settings["client_id"]:
+        if revoke and settings["client_id"]:
+            for token in filter(None, tokens):
                 self._revoke_after_commit(settings, token)
         return True
 

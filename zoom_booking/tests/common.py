@@ -232,6 +232,8 @@ class BookingCalendarMixin:
     def create_booking_calendar(cls, host, env=None, all_week=False, **values):
         """A published booking calendar of ``host``; ``all_week``: open every day,
         all day long, in UTC, without notice (any future hour is a free slot)."""
+        from odoo.fields import Command
+
         env = env or cls.env
         vals = {
             "name": "Test calendar",
@@ -256,6 +258,8 @@ class BookingCalendarMixin:
     @staticmethod
     def next_slot(days=1, hour=10):
         """A naive UTC datetime ``days`` from today at ``hour``:00."""
+        from datetime import datetime, timedelta, timezone
+
         today = datetime.now(timezone.utc).replace(tzinfo=None)
         return (today + timedelta(days=days)).replace(
             hour=hour, minute=0, second=0, microsecond=0
@@ -264,9 +268,3 @@ class BookingCalendarMixin:
     @staticmethod
     def iso(value):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# Imports of BookingCalendarMixin (kept here so the part above stays unchanged).
-from datetime import datetime, timedelta, timezone
-
-from odoo.fields import Command

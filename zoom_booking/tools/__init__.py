@@ -1,1 +1,2 @@
 from . import zoom_client
+from . import zoom_webhook

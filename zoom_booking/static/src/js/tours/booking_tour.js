@@ -3,7 +3,6 @@
 import { registry } from "@web/core/registry";
 
 registry.category("web_tour.tours").add("zoom_booking_book_a_slot", {
-    url: "/book/product-demo",
     steps: () => [
         {
             content: "The page shows the online meeting provider",
