@@ -3,7 +3,7 @@ Zoom meetings."""
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg2
 import pytz
@@ -194,7 +194,9 @@ class CalendarEvent(models.Model):
         return True
 
     # ------------------------------------------------------------ Zoom meeting
-    videocall_source = fields.Selection(selection_add=[("zoom", "Zoom")])
+    videocall_source = fields.Selection(
+        selection_add=[("zoom", "Zoom")], ondelete={"zoom": "set null"}
+    )
     zoom_host_id = fields.Many2one(
         "res.users",
         "Zoom host",
@@ -244,6 +246,14 @@ class CalendarEvent(models.Model):
         "zoom.call.log", "event_id", "Zoom calls", readonly=True
     )
 
+    @api.depends("zoom_join_url")
+    def _compute_videocall_source(self):
+        zoom = self.filtered(
+            lambda e: e.zoom_join_url and e.videocall_location == e.zoom_join_url
+        )
+        zoom.videocall_source = "zoom"
+        return super(CalendarEvent, self - zoom)._compute_videocall_source()
+
     @api.depends("zoom_meeting_id")
     def _compute_zoom_meeting_id_display(self):
         for event in self:
@@ -263,7 +273,6 @@ class CalendarEvent(models.Model):
                     "zoom_status": "pending",
                     "zoom_pending": "create",
                     "zoom_next_attempt": fields.Datetime.now(),
-                    "videocall_source": "zoom",
                 }
             )
         self._zoom_sync_after_commit()
@@ -336,7 +345,6 @@ class CalendarEvent(models.Model):
                     "zoom_pending": "create",
                     "zoom_next_attempt": fields.Datetime.now(),
                     "zoom_attempts": 0,
-                    "videocall_source": "zoom",
                     # Already told by Odoo's own invitation; the link mail follows.
                     "booking_confirmation_mailed": True,
                 }
@@ -649,7 +657,6 @@ class CalendarEvent(models.Model):
             "zoom_last_error": False,
             "zoom_next_attempt": False,
             "zoom_attempts": 0,
-            "videocall_source": "zoom",
             "videocall_location": join_url,
         }
         # Google and Microsoft sync send `location`, not videocall_location;
@@ -772,3 +779,76 @@ class CalendarEvent(models.Model):
     def _booking_ics_uid(self):
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
         return f"zoom-booking-{self.id}-{uuid[:8]}@odoo"
+
+    # ---------------------------------------------------- Zoom's webhooks
+    @api.model
+    def _zoom_events_of_meeting(self, meeting):
+        meeting_id = str(meeting.get("id") or "")
+        if not meeting_id.isdigit():
+            return self.browse()
+        events = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("zoom_meeting_id", "=", meeting_id)])
+        )
+        host_id = meeting.get("host_id")
+        if host_id:
+            events = events.filtered(
+                lambda e: (
+                    e.zoom_host_id._zoom_connection().zoom_user_id in (host_id, False)
+                )
+            )
+        return events
+
+    @api.model
+    def _zoom_webhook_meeting_deleted(self, meeting):
+        """Zoom says a meeting was deleted there: forget its link, tell the host."""
+        events = self._zoom_events_of_meeting(meeting).filtered(
+            lambda e: e.zoom_pending != "delete"
+        )
+        for event in events:
+            event.with_context(zoom_booking_sync=True).write(
+                dict(event._zoom_cleared_values(), zoom_status="cleared")
+            )
+            event._zoom_tell_host(
+                _(
+                    "The Zoom meeting of this event was deleted in Zoom, so its "
+                    "Zoom link no longer works. Click Add Zoom meeting for a new one."
+                )
+            )
+        return _("%s event(s) lost their deleted Zoom meeting", len(events))
+
+    @api.model
+    def _zoom_webhook_meeting_updated(self, meeting, old_meeting):
+        """Zoom says a meeting changed there: when its time no longer matches the
+        booking, tell the host (Odoo's booking stays as the guest booked it)."""
+        start_time = meeting.get("start_time")
+        if not start_time:
+            return _("No new time")
+        try:
+            new_start = datetime.strptime(start_time, "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            return _("Unreadable time")
+        events = self._zoom_events_of_meeting(meeting).filtered(
+            lambda e: e.active and e.start != new_start
+        )
+        for event in events:
+            event._zoom_tell_host(
+                _(
+                    "The Zoom meeting of this booking was moved in Zoom to "
+                    "%(zoom_time)s (UTC), but the booking is still at %(odoo_time)s "
+                    "(UTC). Move the booking in Odoo, or the meeting back in Zoom.",
+                    zoom_time=new_start.strftime("%Y-%m-%d %H:%M"),
+                    odoo_time=event.start.strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+        return _("%s booking(s) now disagree with Zoom", len(events))
+
+    def _zoom_tell_host(self, message):
+        for event in self:
+            host = event.zoom_host_id or event.user_id
+            event.message_post(
+                body=message,
+                partner_ids=host.partner_id.ids,
+                subtype_xmlid="mail.mt_note",
+            )

@@ -8,3 +8,4 @@ from . import (
 from . import test_zoom_access
 from . import test_zoom_token_refresh
 from . import test_zoom_webhook
+from . import test_zoom_meeting

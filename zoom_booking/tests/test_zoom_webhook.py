@@ -360,19 +360,8 @@ class TestZoomWebhook(ZoomBookingCase):
         self.assertEqual((event.state, event.result), ("failed", "Error: ValueError"))
 
     # ------------------------------------------------------ meeting.*
-    # LEAD: extend these once calendar.event's _zoom_webhook_meeting_* exist
-    # (a known booking's meeting deleted/updated at Zoom).
-    def skip_without_meeting_handlers(self):
-        if not hasattr(
-            type(self.env["calendar.event"]), "_zoom_webhook_meeting_deleted"
-        ):
-            self.skipTest(
-                "calendar.event._zoom_webhook_meeting_deleted/updated are not "
-                "written yet (lead, calendar_event.py)"
-            )
-
+    # Known bookings' meetings: test_zoom_meeting.TestZoomChangesSeenInOdoo.
     def test_meeting_deleted_unknown_meeting(self):
-        self.skip_without_meeting_handlers()
         response = self.zoom.send_webhook(
             self.webhook_url,
             "meeting.deleted",
@@ -389,7 +378,6 @@ class TestZoomWebhook(ZoomBookingCase):
         self.assertEqual(event.state, "processed")
 
     def test_meeting_updated_unknown_meeting(self):
-        self.skip_without_meeting_handlers()
         response = self.zoom.send_webhook(
             self.webhook_url,
             "meeting.updated",
