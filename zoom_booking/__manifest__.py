@@ -22,6 +22,7 @@
         "views/booking_templates.xml",
         "views/zoom_booking_menus.xml",
         "views/zoom_webhook_event_views.xml",
+        "wizards/zoom_disconnect_wizard_views.xml",
     ],
     "demo": ["data/zoom_booking_demo.xml"],
     "assets": {

@@ -54,8 +54,10 @@ class ZoomConnectionController(http.Controller):
     )
     def zoom_webhook(self, **kwargs):
         """Zoom's event notifications: checked, then handled by one model call."""
-        status, body = request.env["zoom.webhook.event"].sudo()._receive(
-            request.httprequest.headers, request.httprequest.get_data()
+        status, body = (
+            request.env["zoom.webhook.event"]
+            .sudo()
+            ._receive(request.httprequest.headers, request.httprequest.get_data())
         )
         return request.make_json_response(body, status=status)
 

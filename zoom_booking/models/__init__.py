@@ -5,5 +5,6 @@ from . import (
     res_users,
     zoom_call_log,
     zoom_connection,
+    zoom_data_purge,
     zoom_webhook_event,
 )

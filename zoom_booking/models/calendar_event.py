@@ -2,12 +2,14 @@
 Zoom meetings."""
 
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 
 import psycopg2
 import pytz
 import vobject
+from markupsafe import Markup, escape
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -28,6 +30,18 @@ _logger = logging.getLogger(__name__)
 
 # How long a worker may take to do an event's Zoom work before another may.
 ZOOM_LEASE = timedelta(minutes=2)
+
+
+MEETING_PATH_RE = re.compile(r"/meetings/(\d{6,})")
+JOIN_URL_RE = re.compile(r"(https?://[^\s\"'<>]+/j/(\d{6,})[^\s\"'<>]*)")
+
+
+def scrub(text, secrets_):
+    """``text`` without any of ``secrets_`` (also in their HTML-escaped form)."""
+    for value in sorted(secrets_, key=len, reverse=True):
+        for form in {value, str(escape(value))}:
+            text = text.replace(form, "[removed]")
+    return text
 
 
 def format_meeting_id(meeting_id):
@@ -264,18 +278,28 @@ class CalendarEvent(models.Model):
         """Plan the Zoom meeting of this new booking; it is created after commit.
 
         The booking is confirmed whatever Zoom does: when Zoom fails, the
-        meeting stays pending and the Zoom cron retries until it exists.
+        meeting stays pending and the Zoom cron retries until it exists. When
+        the host has no Zoom connection at all, the booking gets the calendar's
+        fallback (no online meeting, or Odoo Discuss) and its mail at once.
         """
+        planned = self.browse()
         for event in self:
+            calendar = event.booking_calendar_id
+            if calendar.host_id.zoom_connection_state == "not_connected":
+                if calendar.zoom_fallback == "discuss":
+                    event._set_discuss_videocall_location()
+                event._booking_send_mail("confirmed")
+                continue
             event.write(
                 {
-                    "zoom_host_id": event.booking_calendar_id.host_id.id,
+                    "zoom_host_id": calendar.host_id.id,
                     "zoom_status": "pending",
                     "zoom_pending": "create",
                     "zoom_next_attempt": fields.Datetime.now(),
                 }
             )
-        self._zoom_sync_after_commit()
+            planned |= event
+        planned._zoom_sync_after_commit()
 
     def _zoom_booking_cancelled(self):
         """The booking is cancelled. Nothing more to do here: the write that
@@ -852,3 +876,130 @@ class CalendarEvent(models.Model):
                 partner_ids=host.partner_id.ids,
                 subtype_xmlid="mail.mt_note",
             )
+
+    # ------------------------------------------------ Zoom's data policy
+    def _zoom_purge(self):
+        """Remove these events' Zoom join URLs, meeting IDs and passcodes from
+        everywhere Odoo keeps them; returns what was cleaned, as counts."""
+        # No tracking: it would keep the removed link as the old location.
+        events = self.sudo().with_context(
+            active_test=False, zoom_booking_sync=True, tracking_disable=True
+        )
+        attendees = events.attendee_ids
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    "|",
+                    "&",
+                    ("model", "=", "calendar.event"),
+                    ("res_id", "in", events.ids),
+                    "&",
+                    ("model", "=", "calendar.attendee"),
+                    ("res_id", "in", attendees.ids),
+                ]
+            )
+        )
+        trackings = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search([("mail_message_id", "in", messages.ids)])
+        )
+        logs = self.env["zoom.call.log"].sudo().search([("event_id", "in", events.ids)])
+        secrets_ = events._zoom_secrets(logs, trackings)
+
+        for event in events:
+            values = {}
+            if event.zoom_status or event.zoom_pending or event.zoom_meeting_id:
+                values = dict(event._zoom_cleared_values(), zoom_status="cleared")
+            for field in ("location", "videocall_location"):
+                if event[field] and scrub(event[field], secrets_) != event[field]:
+                    values[field] = False
+            if event.description:
+                description = scrub(event.description, secrets_)
+                if description != event.description:
+                    values["description"] = description
+            if values:
+                event.write(values)
+
+        for tracking in trackings:
+            values = {
+                field: scrub(tracking[field], secrets_)
+                for field in ("old_value_char", "new_value_char")
+                if tracking[field]
+            }
+            if any(values[f] != tracking[f] for f in values):
+                tracking.write(values)
+        cleaned = self.env["mail.message"]
+        for message in messages:
+            body, subject = str(message.body or ""), message.subject or ""
+            new_body, new_subject = scrub(body, secrets_), scrub(subject, secrets_)
+            if (new_body, new_subject) != (body, subject):
+                message.write({"body": Markup(new_body), "subject": new_subject})
+                cleaned |= message
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id", "in", messages.ids),
+                    ("state", "in", ("outgoing", "exception", "cancel")),
+                ]
+            )
+        )
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("mimetype", "=", "text/calendar"),
+                    "|",
+                    "&",
+                    ("res_model", "=", "calendar.event"),
+                    ("res_id", "in", events.ids),
+                    ("id", "in", (messages.attachment_ids | mails.attachment_ids).ids),
+                ]
+            )
+        )
+        counts = {
+            "event_count": len(events),
+            "call_log_count": len(logs),
+            "message_count": len(cleaned),
+            "mail_count": len(mails),
+            "attachment_count": len(attachments),
+        }
+        meeting_ids = [s for s in secrets_ if s.isdigit()]
+        self.env["zoom.webhook.event"].sudo().search(
+            [("meeting_id", "in", meeting_ids)]
+        ).write({"meeting_id": False})
+        mails.unlink()
+        attachments.unlink()
+        logs.unlink()
+        return counts
+
+    def _zoom_secrets(self, logs, trackings):
+        """Every join URL, meeting ID and passcode these events ever had."""
+        found = set()
+        for event in self:
+            found.update(
+                filter(
+                    None,
+                    [
+                        event.zoom_join_url,
+                        event.zoom_meeting_id,
+                        event.zoom_meeting_id_display,
+                        event.zoom_passcode,
+                    ],
+                )
+            )
+        for log in logs:
+            found.update(MEETING_PATH_RE.findall(log.path or ""))
+        # Links of earlier meetings live on in the tracking of `location`.
+        for tracking in trackings:
+            for value in (tracking.old_value_char, tracking.new_value_char):
+                for url, meeting_id in JOIN_URL_RE.findall(value or ""):
+                    found.update((url, meeting_id))
+        for meeting_id in [value for value in found if value.isdigit()]:
+            found.add(format_meeting_id(meeting_id))
+        return {value for value in found if len(value) >= 4}

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 
 class ResUsers(models.Model):
@@ -15,10 +15,18 @@ class ResUsers(models.Model):
         compute="_compute_zoom_connection",
     )
     zoom_email = fields.Char("Zoom account", compute="_compute_zoom_connection")
+    zoom_reissue_count = fields.Integer(
+        "Upcoming bookings without Zoom meeting",
+        compute="_compute_zoom_reissue_count",
+    )
 
     @property
     def SELF_READABLE_FIELDS(self):
-        return super().SELF_READABLE_FIELDS + ["zoom_connection_state", "zoom_email"]
+        return super().SELF_READABLE_FIELDS + [
+            "zoom_connection_state",
+            "zoom_email",
+            "zoom_reissue_count",
+        ]
 
     def _zoom_connection(self):
         """The user's Zoom connection (sudo), or an empty recordset."""
@@ -53,15 +61,77 @@ class ResUsers(models.Model):
         }
 
     def action_zoom_disconnect(self):
-        """Disconnect the user's Zoom account."""
+        """Show what disconnecting does, and do it on confirmation."""
         self._check_zoom_self()
-        self._zoom_connection()._disconnect()
+        wizard = self.env["zoom.disconnect.wizard"].create({"user_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disconnect Zoom"),
+            "res_model": "zoom.disconnect.wizard",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
+
+    def _zoom_bookings_without_meeting(self):
+        """Upcoming bookings on the user's Zoom calendars that have no Zoom
+        meeting (e.g. their links were removed on disconnect)."""
+        self.ensure_one()
+        return (
+            self.env["calendar.event"]
+            .sudo()
+            .search(
+                [
+                    ("booking_calendar_id.host_id", "=", self.id),
+                    ("booking_calendar_id.online_meeting_provider", "=", "zoom"),
+                    ("booking_state", "=", "confirmed"),
+                    ("start", ">", fields.Datetime.now()),
+                    ("zoom_meeting_id", "=", False),
+                    ("zoom_pending", "=", False),
+                ]
+            )
+        )
+
+    @api.depends_context("uid")
+    def _compute_zoom_reissue_count(self):
+        for user in self:
+            allowed = user == self.env.user or self.env.user._is_system()
+            user.zoom_reissue_count = (
+                len(user._zoom_bookings_without_meeting()) if allowed else 0
+            )
+
+    def action_zoom_issue_new_meetings(self):
+        """New Zoom meetings for the upcoming bookings that have none; each guest
+        gets their new link by email."""
+        self._check_zoom_self()
+        if self.zoom_connection_state != "connected":
+            raise UserError(_("Connect your Zoom account first."))
+        events = self._zoom_bookings_without_meeting()
+        events.write(
+            {
+                "zoom_host_id": self.id,
+                "zoom_status": "pending",
+                "zoom_pending": "create",
+                "zoom_attempts": 0,
+                "zoom_create_unsure": False,
+                "zoom_next_attempt": fields.Datetime.now(),
+                # They were confirmed long ago: this mail is the new link.
+                "booking_confirmation_mailed": True,
+                "zoom_link_mailed": False,
+            }
+        )
+        events._zoom_sync_after_commit()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Zoom disconnected"),
-                "message": _("Your Zoom account is no longer connected to Odoo."),
+                "title": _("New Zoom meetings"),
+                "message": _(
+                    "%s upcoming bookings get a new Zoom meeting; their guests "
+                    "receive the new link by email.",
+                    len(events),
+                ),
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },

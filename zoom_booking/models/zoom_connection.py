@@ -455,18 +455,63 @@ class ZoomConnection(models.Model):
 
     # --------------------------------------------------------- disconnect
     def _disconnect(self, revoke=True):
-        """Forget these connections: tokens and Zoom identity go at once; the
-        token is revoked at Zoom after commit (best effort).
+        """Forget these connections and every Zoom link, meeting ID and passcode
+        stored for their users' events, as Zoom's data policy requires. The
+        meetings stay in the users' Zoom accounts. The token is revoked at Zoom
+        after commit (best effort).
 
         :param revoke: False when Zoom told us the app was removed.
         """
         tokens = [conn._token_values()["access_token"] for conn in self]
         settings = self._zoom_settings()
+        reason = "disconnect" if revoke else "deauthorized"
+        users = self.user_id
         self.sudo().unlink()
+        for user in users:
+            self._purge_zoom_data(user, reason)
         if revoke and settings["client_id"]:
             for token in filter(None, tokens):
                 self._revoke_after_commit(settings, token)
         return True
+
+    @api.model
+    def _upcoming_zoom_bookings(self, user):
+        """The user's upcoming events that carry (or await) a Zoom meeting."""
+        return (
+            self.env["calendar.event"]
+            .sudo()
+            .search(
+                [
+                    ("zoom_host_id", "=", user.id),
+                    ("start", ">", fields.Datetime.now()),
+                    ("zoom_status", "in", ("created", "pending")),
+                ]
+            )
+        )
+
+    @api.model
+    def _purge_zoom_data(self, user, reason):
+        """Remove from Odoo every Zoom join URL, meeting ID and passcode of the
+        user's events, past and future: the event fields and their copies in
+        location, description, chatter, tracking, unsent mails, invitations and
+        Zoom call logs. Records one audit line, without the removed values."""
+        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
+        events = Event.search([("zoom_host_id", "=", user.id)])
+        if not events:
+            return self.env["zoom.data.purge"]
+        counts = events._zoom_purge()
+        return (
+            self.env["zoom.data.purge"]
+            .sudo()
+            .create(
+                dict(
+                    counts,
+                    user_id=user.id,
+                    done_by_id=self.env.user.id,
+                    reason=reason,
+                )
+            )
+        )
 
     @api.model
     def _revoke_after_commit(self, settings, token):

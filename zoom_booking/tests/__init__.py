@@ -9,3 +9,4 @@ from . import test_zoom_access
 from . import test_zoom_token_refresh
 from . import test_zoom_webhook
 from . import test_zoom_meeting
+from . import test_zoom_disconnect

@@ -34,7 +34,10 @@ class ZoomMeetingCase(BookingHttpCase):
         start = start or self.next_slot(days=2)
         response = self.book(start, **values)
         self.assertEqual(response.status_code, 303, response.text[:1000])
-        booking = self.bookings().filtered(lambda e: e.start == start)
+        calendar = self.env["booking.calendar"].search(
+            [("slug", "=", values.get("slug") or self.calendar.slug)]
+        )
+        booking = self.bookings(calendar).filtered(lambda e: e.start == start)
         self.assertEqual(len(booking), 1)
         return booking, response.headers["Location"]
 

@@ -1,0 +1,257 @@
+"""Disconnecting, in Odoo or by removing the app in Zoom, removes every Zoom link,
+meeting ID and passcode Odoo keeps for that user, as Zoom's policy requires."""
+
+from datetime import timedelta
+
+from odoo.tests import tagged
+
+from .test_zoom_meeting import ZoomMeetingCase
+
+
+class ZoomPurgeCase(ZoomMeetingCase):
+    def setUp(self):
+        super().setUp()
+        self.other_calendar = self.create_booking_calendar(
+            self.other_host,
+            all_week=True,
+            name="Other call",
+            slug="zb-other-call",
+            online_meeting_provider="zoom",
+        )
+        self.other_connection = self.connect_zoom(self.other_host)
+
+    def book_history(self):
+        """Upcoming and past bookings with Zoom meetings, one moved (so an older
+        link lives on in the chatter), one cancelled, and another host's."""
+        upcoming, _url = self.book_zoom(self.next_slot(days=2))
+        second, _url = self.book_zoom(self.next_slot(days=3))
+        cancelled, _url = self.book_zoom(self.next_slot(days=4))
+        moved_from_url = second.zoom_join_url
+        # Deleted at Zoom, so moving it makes a new meeting and link.
+        self.zoom.add_fault(
+            method="PATCH", path=f"/v2/meetings/{second.zoom_meeting_id}", status=404
+        )
+        second.write({"start": second.start + timedelta(hours=1)})
+        self.after_commit()
+        self.assertNotEqual(second.zoom_join_url, moved_from_url)
+        cancelled._booking_cancel()
+        self.after_commit()
+        past, _url = self.book_zoom(self.next_slot(days=5))
+        self.env.cr.execute(
+            "UPDATE calendar_event SET start = start - interval '30 days', "
+            "stop = stop - interval '30 days' WHERE id = %s",
+            [past.id],
+        )
+        others, _url = self.book_zoom(self.next_slot(days=2), slug="zb-other-call")
+        self.env.invalidate_all()
+        host_secrets = self.secrets_of(self.zoom.meetings(self.host.email))
+        host_secrets.add(moved_from_url)
+        other_secrets = self.secrets_of(self.zoom.meetings(self.other_host.email))
+        self.assertTrue(host_secrets and other_secrets)
+        return (
+            (upcoming | second | past),
+            cancelled,
+            others,
+            host_secrets,
+            other_secrets,
+        )
+
+    @staticmethod
+    def secrets_of(meetings):
+        found = set()
+        for meeting in meetings:
+            found.update({meeting["join_url"], str(meeting["id"]), meeting["password"]})
+        return found
+
+    def tables_holding(self, value):
+        """Every (table, column) of the database whose text holds ``value``."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT c.table_name, c.column_name
+                 FROM information_schema.columns c
+                 JOIN information_schema.tables t
+                   ON t.table_name = c.table_name AND t.table_schema = c.table_schema
+                WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+                  AND c.data_type IN ('text', 'character varying', 'jsonb')"""
+        )
+        found = []
+        for table, column in self.env.cr.fetchall():
+            self.env.cr.execute(
+                f'SELECT 1 FROM "{table}" WHERE "{column}"::text LIKE %s LIMIT 1',  # noqa: S608
+                [f"%{value}%"],
+            )
+            if self.env.cr.fetchone():
+                found.append((table, column))
+        return found
+
+    def assert_purged(self, host_secrets, other_secrets):
+        for value in host_secrets:
+            self.assertEqual(self.tables_holding(value), [], value)
+        for value in other_secrets:
+            if len(value) > 8:
+                self.assertTrue(self.tables_holding(value), value)
+
+
+@tagged("post_install", "-at_install")
+class TestDisconnectInOdoo(ZoomPurgeCase):
+    def test_preview_then_disconnect_removes_everything(self):
+        kept, cancelled, others, host_secrets, other_secrets = self.book_history()
+        for value in host_secrets:
+            if len(value) > 8:
+                self.assertTrue(self.tables_holding(value), value)
+        meetings_at_zoom = len(self.zoom.meetings(self.host.email))
+
+        self.authenticate(self.host.login, self.host.login)
+        action = self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {
+                "model": "res.users",
+                "method": "action_zoom_disconnect",
+                "args": [[self.host.id]],
+                "kwargs": {},
+            },
+        )
+        wizard = self.env["zoom.disconnect.wizard"].browse(action["res_id"])
+        # Two upcoming bookings hold a Zoom meeting; the past and cancelled don't.
+        self.assertEqual(wizard.upcoming_count, 2)
+        self.assertEqual(
+            wizard.preview,
+            "2 upcoming bookings will lose their Zoom link in Odoo; "
+            "the meetings stay in your Zoom account.",
+        )
+        self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {
+                "model": "zoom.disconnect.wizard",
+                "method": "action_disconnect",
+                "args": [wizard.ids],
+                "kwargs": {},
+            },
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.host.zoom_connection_state, "not_connected")
+        self.assertEqual(
+            len(self.zoom.requests(method="POST", path="/oauth/revoke")), 1
+        )
+        # The meetings stay in the host's Zoom account.
+        self.assertEqual(len(self.zoom.meetings(self.host.email)), meetings_at_zoom)
+        for event in kept | cancelled:
+            self.assertFalse(event.zoom_join_url or event.zoom_meeting_id)
+            self.assertFalse(event.zoom_passcode or event.zoom_call_log_ids)
+            self.assertFalse(event.videocall_location)
+        self.assertEqual(kept.mapped("zoom_status"), ["cleared"] * 3)
+        self.assert_purged(host_secrets, other_secrets)
+        # Other users' data is untouched.
+        self.assertEqual(others.zoom_status, "created")
+        self.assertTrue(others.zoom_call_log_ids)
+        # The audit line says who, when and how much, never the values.
+        audit = self.env["zoom.data.purge"].search([("user_id", "=", self.host.id)])
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(audit.reason, "disconnect")
+        self.assertEqual(audit.done_by_id, self.host)
+        self.assertEqual(audit.event_count, 4)
+        self.assertGreater(audit.call_log_count, 0)
+
+    def test_disconnect_when_zoom_is_down_still_purges(self):
+        kept, _cancelled, _others, host_secrets, other_secrets = self.book_history()
+        self.zoom.add_fault(method="POST", path="/oauth/revoke", action="drop")
+        self.host.with_user(self.host).action_zoom_disconnect()
+        wizard = self.env["zoom.disconnect.wizard"].search([], order="id desc", limit=1)
+        wizard.with_user(self.host).action_disconnect()
+        self.after_commit()
+        self.assertEqual(self.host.zoom_connection_state, "not_connected")
+        self.assert_purged(host_secrets, other_secrets)
+
+    def test_reconnect_does_not_restore_then_issue_new_meetings(self):
+        kept, _cancelled, _others, host_secrets, _other = self.book_history()
+        self.host.with_user(self.host).action_zoom_disconnect()
+        wizard = self.env["zoom.disconnect.wizard"].search([], order="id desc", limit=1)
+        wizard.with_user(self.host).action_disconnect()
+        self.after_commit()
+        self.connect_zoom(self.host)
+        self.env.invalidate_all()
+        self.assertFalse(kept.filtered("zoom_join_url"))
+        for value in host_secrets:
+            self.assertEqual(self.tables_holding(value), [], value)
+
+        upcoming = kept.filtered(lambda e: e.start > e.create_date)
+        self.assertEqual(self.host.zoom_reissue_count, 2)
+        creates_before = len(self.creates())
+        self.authenticate(self.host.login, self.host.login)
+        self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {
+                "model": "res.users",
+                "method": "action_zoom_issue_new_meetings",
+                "args": [[self.host.id]],
+                "kwargs": {},
+            },
+        )
+        self.env.invalidate_all()
+        self.assertEqual(len(self.creates()) - creates_before, 2)
+        self.assertEqual(upcoming.mapped("zoom_status"), ["created", "created"])
+        self.assertEqual(len(set(upcoming.mapped("zoom_meeting_id"))), 2)
+        for event in upcoming:
+            self.assertNotIn(event.zoom_join_url, host_secrets)
+            mails = self.mails_of(event, "Your Zoom link")
+            self.assertEqual(len(mails), 2)
+            self.assertIn(event.zoom_join_url, mails[0].body_html)
+        self.assertEqual(self.host.zoom_reissue_count, 0)
+
+    def test_new_bookings_while_disconnected_use_the_fallback(self):
+        self.host._zoom_connection()._disconnect()
+        self.after_commit()
+        self.calendar.zoom_fallback = "discuss"
+        booking, page_url = self.book_zoom()
+        self.assertEqual(booking.booking_state, "confirmed")
+        self.assertFalse(booking.zoom_status)
+        self.assertIn("/calendar/join_videocall/", booking.videocall_location)
+        page = self.url_open(page_url).text
+        self.assertIn("Zoom account is not connected", page)
+        self.assertIn("Odoo Discuss", page)
+        self.assertEqual(len(self.mails_of(booking, "Booking confirmed")), 2)
+        self.assertIn(
+            self.calendar.zoom_warning or "", self.calendar.zoom_warning or "x"
+        )
+        self.assertTrue(self.calendar.zoom_warning)
+        # Connected again: the next booking gets Zoom, with nothing re-saved.
+        self.connect_zoom(self.host)
+        self.env.invalidate_all()
+        self.assertFalse(self.calendar.zoom_warning)
+        again, _url = self.book_zoom(self.next_slot(days=3))
+        self.assertEqual(again.zoom_status, "created")
+
+
+@tagged("post_install", "-at_install")
+class TestAppRemovedInZoom(ZoomPurgeCase):
+    def test_deauthorized_webhook_purges(self):
+        kept, _cancelled, others, host_secrets, other_secrets = self.book_history()
+        webhook_url = self.base_url() + "/zoom_booking/webhook"
+        result = self.zoom.deauthorize(self.host.email, webhook_url=webhook_url)
+        self.assertEqual(result["status"], 200)
+        self.env.invalidate_all()
+        self.assertEqual(self.host.zoom_connection_state, "not_connected")
+        self.assertFalse(self.zoom.requests(method="POST", path="/oauth/revoke"))
+        self.assert_purged(host_secrets, other_secrets)
+        audit = self.env["zoom.data.purge"].search([("user_id", "=", self.host.id)])
+        self.assertEqual(audit.reason, "deauthorized")
+        self.assertEqual(others.zoom_status, "created")
+        # Zoom's retry of the same notice changes nothing more.
+        again = self.zoom.deauthorize(self.host.email, webhook_url=webhook_url)
+        self.assertEqual(again["status"], 200)
+        self.assertEqual(
+            len(self.env["zoom.data.purge"].search([("user_id", "=", self.host.id)])),
+            1,
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestDisconnectTour(ZoomPurgeCase):
+    def test_tour_disconnect_with_preview(self):
+        self.book_zoom(self.next_slot(days=2))
+        self.start_tour(
+            "/odoo/my-zoom", "zoom_booking_disconnect", login=self.host.login
+        )
+        self.assertEqual(self.host.zoom_connection_state, "not_connected")
+        booking = self.bookings()
+        self.assertFalse(booking.zoom_join_url)

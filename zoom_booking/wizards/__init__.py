@@ -1,0 +1,1 @@
+from . import zoom_disconnect_wizard
