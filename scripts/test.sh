@@ -27,9 +27,10 @@ cleanup() {
 CONF="$WORK/odoo.conf"
 write_odoo_config "$CONF" "$DB" 0 "$WORK/data"
 
-say "linting with ruff"
+say "linting with ruff and pylint-odoo"
 lint_failed=0
 (cd "$ROOT" && "$PYTHON" -m ruff check --quiet . && "$PYTHON" -m ruff format --check --quiet .) || lint_failed=1
+(cd "$ROOT" && "$PYTHON" -m pylint --rcfile=.pylintrc --score=n zoom_booking) || lint_failed=1
 
 say "installing zoom_booking (with google_calendar and microsoft_calendar) in a fresh database '$DB'"
 dropdb -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" --if-exists "$DB" >/dev/null 2>&1 || true

@@ -230,7 +230,6 @@ class BookingCalendar(models.Model):
     )
     host_id = fields.Many2one(
         "res.users",
-        "Host",
         required=True,
         default=lambda self: self.env.user,
         domain=[("share", "=", False)],

@@ -10,12 +10,10 @@ class ResConfigSettings(models.TransientModel):
         "Zoom Client ID", config_parameter="zoom_booking.client_id"
     )
     zoom_client_secret = fields.Char(
-        "Zoom Client Secret",
         config_parameter="zoom_booking.client_secret",
         groups="base.group_system",
     )
     zoom_webhook_secret_token = fields.Char(
-        "Zoom Webhook Secret Token",
         config_parameter="zoom_booking.webhook_secret_token",
         groups="base.group_system",
     )

@@ -9,7 +9,7 @@ class ZoomCallLog(models.Model):
     event_id = fields.Many2one(
         "calendar.event", required=True, index=True, ondelete="cascade"
     )
-    host_id = fields.Many2one("res.users", "Host", index=True, ondelete="cascade")
+    host_id = fields.Many2one("res.users", index=True, ondelete="cascade")
     method = fields.Char(required=True)
     path = fields.Char(required=True, help="API path, without query or secrets.")
     status = fields.Integer(help="HTTP status; 0 when Zoom could not be reached.")
