@@ -171,8 +171,8 @@ class ZoomDoubleProcess:
         response.raise_for_status()
         return response.json()
 
-    def get(self, path, **params):
-        return self._call("GET", path, params=params)
+    def get(self, route, **params):
+        return self._call("GET", route, params=params)
 
     def post(self, path, body=None):
         return self._call("POST", path, body or {})
@@ -195,9 +195,7 @@ class OdooServer:
         self._out = open(self.logfile, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "odoo",
+                *odoo_command(),
                 "-c",
                 str(self.conf),
                 "-d",
@@ -254,6 +252,21 @@ def pg_admin(sql):
 
 def drop_database(db):
     pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def odoo_command():
+    """How to start Odoo's server. Not ``python -m odoo``: in multi-worker mode
+    Odoo re-runs ``sys.argv[0]`` to spawn its gevent process, and
+    odoo/__main__.py cannot be run as a script (it respawns forever)."""
+    import odoo
+
+    odoo_bin = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
+    if odoo_bin.is_file():
+        return [sys.executable, str(odoo_bin)]
+    script = shutil.which("odoo")
+    if script:
+        return [script]
+    return [sys.executable, "-m", "odoo"]
 
 
 def odoo_addons_path():
@@ -453,9 +466,7 @@ class Benchmark:
         started = time.monotonic()
         install = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "odoo",
+                *odoo_command(),
                 "-c",
                 str(self.conf),
                 "-d",
@@ -1075,6 +1086,10 @@ class Benchmark:
             "(the real cron worker runs too)"
         )
         events = self.events_by_tokens(tokens)
+        states = {}
+        for e in events:
+            states[(e[1], e[3])] = states.get((e[1], e[3]), 0) + 1
+        self.notes.append(f"outage: after recovery (zoom_status, zoom_pending): {states}")
         created = sum(1 for e in events if e[1] == "created" and e[2])
         self.row("6", "recovery: events with their meeting", f"{created}/{count}",
                  f"{count}", created == count)

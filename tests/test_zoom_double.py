@@ -33,17 +33,6 @@ VECTORS = (
 )
 
 
-@pytest.fixture(scope="session")
-def load_registry():
-    """Shadow pytest-odoo's autouse fixture: the double needs no Odoo database.
-
-    When the pytest-odoo plugin is installed it loads an Odoo registry before
-    every test, which fails without a configured database; these tests do not
-    use Odoo at all.
-    """
-    yield
-
-
 @pytest.fixture(scope="module")
 def server():
     double = ZoomDouble(

@@ -37,3 +37,13 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.zoom_redirect_url = base_url + CALLBACK_PATH
             settings.zoom_webhook_url = base_url + WEBHOOK_PATH
+
+    @api.model
+    def default_get(self, fields_list):
+        # Settings defaults are read from system parameters with sudo: without
+        # this, anyone calling default_get over RPC would read the secrets.
+        values = super().default_get(fields_list)
+        if not self.env.is_system():
+            for name in ("zoom_client_secret", "zoom_webhook_secret_token"):
+                values.pop(name, None)
+        return values

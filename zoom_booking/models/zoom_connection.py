@@ -108,6 +108,7 @@ class ZoomConnection(models.Model):
             settings["client_id"],
             settings["client_secret"],
             call_logger=call_logger,
+            deadline=self.env.context.get("zoom_booking_deadline"),
         )
 
     @api.model

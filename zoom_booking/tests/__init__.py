@@ -10,3 +10,6 @@ from . import test_zoom_token_refresh
 from . import test_zoom_webhook
 from . import test_zoom_meeting
 from . import test_zoom_disconnect
+from . import test_security_rpc
+from . import test_fuzz_public_routes
+from . import test_escaping

@@ -131,7 +131,7 @@ class TestBookingRace(BookingCalendarMixin, TransactionCase):
             self.assertEqual(len(events), 1)
             self.assertEqual(events.stop - events.start, timedelta(minutes=30))
             # The loser's guest contact was not kept either.
-            loser = results[0][0] == "taken" and 0 or 1
+            loser = 0 if results[0][0] == "taken" else 1
             self.assertFalse(
                 env["res.partner"].search([("email", "=", self.emails[loser])])
             )

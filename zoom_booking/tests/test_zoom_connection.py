@@ -267,19 +267,33 @@ class TestZoomTokens(ZoomBookingCase):
 
 @tagged("post_install", "-at_install")
 class TestZoomDisconnect(ZoomBookingCase):
-    def test_disconnect_revokes_and_forgets_tokens(self):
-        connection = self.connect_zoom(self.host)
-        access_token = connection.access_token
-        self.authenticate(self.host.login, self.host.login)
-        self.make_jsonrpc_request(
+    def disconnect_over_rpc(self, user):
+        """Disconnect, then confirm in the dialog that says what will happen."""
+        self.authenticate(user.login, user.login)
+        action = self.make_jsonrpc_request(
             "/web/dataset/call_button",
             {
                 "model": "res.users",
                 "method": "action_zoom_disconnect",
-                "args": [[self.host.id]],
+                "args": [[user.id]],
                 "kwargs": {},
             },
         )
+        self.assertEqual(action["res_model"], "zoom.disconnect.wizard")
+        self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {
+                "model": "zoom.disconnect.wizard",
+                "method": "action_disconnect",
+                "args": [[action["res_id"]]],
+                "kwargs": {},
+            },
+        )
+
+    def test_disconnect_revokes_and_forgets_tokens(self):
+        connection = self.connect_zoom(self.host)
+        access_token = connection.access_token
+        self.disconnect_over_rpc(self.host)
         self.assertFalse(connection.exists())
         self.assertEqual(self.host.zoom_connection_state, "not_connected")
         (revoke,) = self.zoom.requests(method="POST", path="/oauth/revoke")
@@ -288,16 +302,7 @@ class TestZoomDisconnect(ZoomBookingCase):
     def test_disconnect_works_when_zoom_is_down(self):
         connection = self.connect_zoom(self.host)
         self.zoom.add_fault(method="POST", path="/oauth/revoke", action="drop")
-        self.authenticate(self.host.login, self.host.login)
-        self.make_jsonrpc_request(
-            "/web/dataset/call_button",
-            {
-                "model": "res.users",
-                "method": "action_zoom_disconnect",
-                "args": [[self.host.id]],
-                "kwargs": {},
-            },
-        )
+        self.disconnect_over_rpc(self.host)
         self.assertFalse(connection.exists())
 
     def test_cannot_disconnect_someone_else(self):

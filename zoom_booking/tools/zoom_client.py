@@ -112,6 +112,8 @@ class ZoomClient:
     :param api_base_url: e.g. ``https://api.zoom.us/v2``
     :param call_logger: optional callable receiving one dict per HTTP call
         (``method``, ``path``, ``status``, ``duration_ms``, ``error``); never a secret.
+    :param deadline: optional ``time.monotonic()`` value after which no call is
+        made and running calls time out: a guest waits for Zoom only so long.
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class ZoomClient:
         timeout=DEFAULT_TIMEOUT,
         session=None,
         call_logger=None,
+        deadline=None,
     ):
         self.oauth_base_url = (oauth_base_url or "").rstrip("/")
         self.api_base_url = (api_base_url or "").rstrip("/")
@@ -131,6 +134,7 @@ class ZoomClient:
         self.timeout = timeout
         self.session = session or requests
         self.call_logger = call_logger
+        self.deadline = deadline
 
     # ------------------------------------------------------------------ core
     def request(
@@ -156,6 +160,12 @@ class ZoomClient:
         if basic_auth:
             auth = (self.client_id or "", self.client_secret or "")
         path = re.sub(r"^https?://[^/]+", "", url)
+        timeout = timeout or self.timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left < 0.2:
+                raise ZoomTimeout("No time left to wait for Zoom.")
+            timeout = min(timeout, left)
         started = time.monotonic()
         status = None
         error = None
@@ -168,7 +178,7 @@ class ZoomClient:
                 json=json,
                 data=data,
                 params=params,
-                timeout=timeout or self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
             status = response.status_code

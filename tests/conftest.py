@@ -1,0 +1,19 @@
+"""Shared by the project-level tests (the Zoom double, the Zoom client)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def load_registry():
+    """Shadow pytest-odoo's autouse fixture: these tests need no Odoo database.
+
+    When the pytest-odoo plugin is installed it loads an Odoo registry before
+    every test, which fails without a configured database; these tests do not
+    use Odoo at all.
+    """
+    yield

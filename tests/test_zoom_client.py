@@ -1,0 +1,163 @@
+"""The addon's Zoom client against the Zoom double, over real HTTP.
+
+The client is ORM-free, so it is loaded straight from its file, without Odoo.
+"""
+
+import importlib.util
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from zoom_double import ZoomDouble
+
+CLIENT_FILE = Path(__file__).parents[1] / "zoom_booking" / "tools" / "zoom_client.py"
+spec = importlib.util.spec_from_file_location("zoom_client_under_test", CLIENT_FILE)
+zc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(zc)
+
+
+@pytest.fixture(scope="module")
+def double():
+    server = ZoomDouble(client_id="cid", client_secret="csecret", webhook_secret="w")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def zoom(double):
+    double.reset()
+    return double
+
+
+def connect(zoom, **kwargs):
+    """A client and a valid access token for the double's default user."""
+    client = zc.ZoomClient(zoom.url, zoom.url + "/v2", "cid", "csecret", **kwargs)
+    verifier, challenge = zc.pkce_pair()
+    redirect = zoom.approve(
+        client.authorize_url("http://127.0.0.1/cb", "st", challenge)
+    )
+    code = redirect.split("code=")[1].split("&")[0]
+    tokens = client.exchange_code(code, "http://127.0.0.1/cb", verifier)
+    return client, tokens
+
+
+def meeting_body(**values):
+    body = {"topic": "t", "type": 2, "start_time": "2030-01-01T10:00:00Z"}
+    body.update(duration=30, **values)
+    return body
+
+
+def test_authorize_url_carries_pkce_and_state(zoom):
+    client = zc.ZoomClient(zoom.url, zoom.url + "/v2", "cid", "csecret")
+    url = client.authorize_url("http://127.0.0.1/cb", "a.b", "challenge")
+    assert url.startswith(zoom.url + "/oauth/authorize?")
+    assert "code_challenge_method=S256" in url and "state=a.b" in url
+
+
+def test_meeting_lifecycle(zoom):
+    client, tokens = connect(zoom)
+    token = tokens["access_token"]
+    meeting = client.create_meeting(token, meeting_body())
+    assert client.get_meeting(token, meeting["id"])["id"] == meeting["id"]
+    assert client.update_meeting(token, meeting["id"], {"duration": 45}) is None
+    assert [m["id"] for m in client.list_upcoming_meetings(token)] == [meeting["id"]]
+    assert client.delete_meeting(token, meeting["id"]) is None
+    with pytest.raises(zc.ZoomNotFound) as caught:
+        client.delete_meeting(token, meeting["id"])
+    assert caught.value.code == 3001
+
+
+def test_upcoming_meetings_follow_pagination(zoom):
+    client, tokens = connect(zoom)
+    for hour in range(5):
+        client.create_meeting(
+            tokens["access_token"],
+            meeting_body(start_time=f"2030-01-01T0{hour}:00:00Z"),
+        )
+    meetings = client.list_upcoming_meetings(tokens["access_token"])
+    assert len(meetings) == 5
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"action": "status", "status": 503}, zc.ZoomUnavailable),
+        ({"action": "drop"}, zc.ZoomUnavailable),
+        ({"action": "status", "status": 400}, zc.ZoomRequestError),
+        (
+            {"action": "rate_limit", "headers": {"Retry-After": "42"}},
+            zc.ZoomRateLimited,
+        ),
+    ],
+)
+def test_zoom_errors_become_named_exceptions(zoom, fault, error):
+    client, tokens = connect(zoom)
+    zoom.add_fault(method="POST", path="/v2/users/me/meetings", **fault)
+    with pytest.raises(error) as caught:
+        client.create_meeting(tokens["access_token"], meeting_body())
+    if error is zc.ZoomRateLimited:
+        assert caught.value.retry_after == 42
+
+
+def test_expired_token_and_invalid_grant(zoom):
+    client, tokens = connect(zoom)
+    zoom.expire_access_tokens()
+    with pytest.raises(zc.ZoomAuthError) as caught:
+        client.get_me(tokens["access_token"])
+    assert caught.value.code == 124
+    fresh = client.refresh(tokens["refresh_token"])
+    assert client.get_me(fresh["access_token"])["email"]
+    with pytest.raises(zc.ZoomInvalidGrant):
+        client.refresh(tokens["refresh_token"])  # rotated: the old one is dead
+
+
+def test_slow_zoom_times_out(zoom):
+    client, tokens = connect(zoom, timeout=0.5)
+    zoom.add_fault(method="GET", path="/v2/users/me", action="delay", delay_ms=2000)
+    started = time.monotonic()
+    with pytest.raises(zc.ZoomTimeout):
+        client.get_me(tokens["access_token"])
+    assert time.monotonic() - started < 1.5
+
+
+def test_deadline_bounds_the_whole_wait(zoom):
+    """However many calls it takes, a guest waits on Zoom only until the deadline."""
+    client, tokens = connect(zoom)
+    client.deadline = time.monotonic() + 1.0
+    zoom.add_fault(
+        method="GET", path="/v2/users/me", action="delay", delay_ms=600, times=None
+    )
+    started = time.monotonic()
+    with pytest.raises(zc.ZoomTimeout):
+        for _i in range(5):
+            client.get_me(tokens["access_token"])
+    assert time.monotonic() - started < 1.4
+
+
+def test_logs_and_call_log_carry_no_secret(zoom, caplog):
+    calls = []
+    client, tokens = connect(zoom, call_logger=calls.append)
+    caplog.set_level(logging.DEBUG)
+    meeting = client.create_meeting(tokens["access_token"], meeting_body())
+    zoom.add_fault(method="GET", path="/v2/users/me", status=500)
+    with pytest.raises(zc.ZoomUnavailable):
+        client.get_me(tokens["access_token"])
+    text = caplog.text + repr(calls)
+    for secret in (
+        tokens["access_token"],
+        tokens["refresh_token"],
+        "csecret",
+        meeting["join_url"],
+        meeting["start_url"],
+        meeting["password"],
+    ):
+        assert secret not in text
+    assert [c["path"] for c in calls][-2:] == ["/v2/users/me/meetings", "/v2/users/me"]
+
+
+def test_mask_secrets():
+    text = 'Bearer abc.def token=xyz {"join_url": "https://z/j/1?pwd=p"}'
+    masked = zc.mask_secrets(text)
+    assert "abc.def" not in masked and "xyz" not in masked and "pwd=p" not in masked
