@@ -376,8 +376,8 @@ class BookingCalendar(models.Model):
 
     @api.depends("slug")
     def _compute_public_url(self):
-        base_url = self.get_base_url()
         for calendar in self:
+            base_url = calendar.get_base_url()
             calendar.public_url = calendar.slug and f"{base_url}/book/{calendar.slug}"
 
     @api.depends("online_meeting_provider")

@@ -1,0 +1,41 @@
+"""The number of SQL queries a confirmed booking costs is locked: a change that
+adds queries to the guest's confirmation fails here."""
+
+from odoo.tests import tagged
+
+from .test_zoom_meeting import ZoomMeetingCase
+
+# Measured on a database like the test command's (with google_calendar and
+# microsoft_calendar); the zoom figure includes the work after commit: claiming
+# the event, the meeting's results, the mails and the call log.
+QUERIES_BOOKING_NONE = 71
+QUERIES_BOOKING_ZOOM = 92
+
+
+@tagged("post_install", "-at_install")
+class TestBookingQueryCount(ZoomMeetingCase):
+    def book_directly(self, calendar, days, hour):
+        calendar._book_slot(
+            self.iso(self.next_slot(days=days, hour=hour)),
+            {"name": "Quinn Query", "email": f"quinn{days}@example.com", "tz": "UTC"},
+        )
+        self.after_commit()
+
+    def test_queries_per_confirmed_booking(self):
+        plain = self.create_booking_calendar(
+            self.host, all_week=True, slug="zb-plain", online_meeting_provider="none"
+        )
+        # Warm the caches, as a running server has them.
+        self.book_directly(plain, 2, 10)
+        self.book_directly(self.calendar, 2, 12)
+        self.env.invalidate_all()
+        with self.assertQueryCount(QUERIES_BOOKING_NONE):
+            self.book_directly(
+                plain.with_user(self.env.ref("base.public_user")).sudo(), 3, 10
+            )
+        self.env.invalidate_all()
+        with self.assertQueryCount(QUERIES_BOOKING_ZOOM):
+            self.book_directly(
+                self.calendar.with_user(self.env.ref("base.public_user")).sudo(), 3, 12
+            )
+        self.assertEqual(len(self.zoom.meetings()), 2)
