@@ -14,3 +14,4 @@ from . import test_security_rpc
 from . import test_fuzz_public_routes
 from . import test_escaping
 from . import test_booking_queries
+from . import test_booking_dashboard

@@ -1,0 +1,26 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("zoom_booking_dashboard", {
+    steps: () => [
+        {
+            content: "A Zoom calendar whose host is connected: the Zoom mark, no warning",
+            trigger:
+                ".o_kanban_record:contains(Connected call):has(.o_booking_zoom_badge):not(:has(.o_booking_zoom_warning))",
+        },
+        {
+            content: "A Zoom calendar whose host is not connected is in trouble",
+            trigger:
+                ".o_kanban_record:contains(Unconnected call):has(.o_booking_zoom_badge) .o_booking_zoom_warning",
+        },
+        {
+            content: "Upcoming bookings are counted",
+            trigger: ".o_kanban_record:contains(Connected call) .o_booking_upcoming:contains(1 upcoming)",
+        },
+        {
+            content: "Each card can copy its public link",
+            trigger: ".o_kanban_record:contains(Discuss call) .o_booking_copy_link button",
+        },
+    ],
+});

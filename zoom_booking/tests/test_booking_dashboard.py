@@ -1,0 +1,36 @@
+"""The dashboard shows, at a glance, which calendars make Zoom meetings and
+which are in trouble."""
+
+from odoo.tests import tagged
+
+from .test_zoom_meeting import ZoomMeetingCase
+
+
+@tagged("post_install", "-at_install")
+class TestBookingDashboard(ZoomMeetingCase):
+    def test_dashboard_tour(self):
+        self.calendar.name = "Connected call"
+        self.book_zoom()
+        self.create_booking_calendar(
+            self.other_host,
+            name="Unconnected call",
+            slug="zb-unconnected",
+            online_meeting_provider="zoom",
+        )
+        self.create_booking_calendar(
+            self.host,
+            name="Discuss call",
+            slug="zb-discuss",
+            online_meeting_provider="discuss",
+        )
+        self.start_tour(
+            "/odoo/action-zoom_booking.action_booking_calendar_dashboard",
+            "zoom_booking_dashboard",
+            login=self.booking_admin.login,
+        )
+
+    def test_public_links_of_many_calendars(self):
+        calendars = self.env["booking.calendar"].search([])
+        self.assertGreater(len(calendars), 1)
+        for calendar in calendars:
+            self.assertTrue(calendar.public_url.endswith(f"/book/{calendar.slug}"))
