@@ -258,6 +258,7 @@ class ZoomConnection(models.Model):
         self.ensure_one()
         user = self.user_id
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        page_url = base_url + "/odoo/my-zoom"
         user.partner_id.sudo().message_notify(
             partner_ids=user.partner_id.ids,
             subject=_("Your Zoom connection needs to be renewed"),
@@ -266,7 +267,7 @@ class ZoomConnection(models.Model):
                 "(%(email)s). Bookings keep being confirmed, but their Zoom meetings "
                 "wait until you connect again from %(url)s.",
                 email=self.zoom_email or "",
-                url=f"{base_url}/odoo/action-zoom_booking.action_my_zoom_connection",
+                url=page_url,
             ),
             email_layout_xmlid="mail.mail_notification_light",
         )
