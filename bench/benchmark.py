@@ -185,6 +185,8 @@ class ZoomDoubleProcess:
 
 
 class OdooServer:
+    log_level = "warn"
+
     def __init__(self, conf, db, port, gevent_port, workers, logfile):
         self.conf, self.db, self.port = conf, db, port
         self.gevent_port, self.workers, self.logfile = gevent_port, workers, logfile
@@ -206,7 +208,7 @@ class OdooServer:
                 f"--gevent-port={self.gevent_port}",
                 "--limit-time-real=900",
                 "--limit-time-cpu=600",
-                "--log-level=warn",
+                f"--log-level={self.log_level}",
             ],
             stdout=self._out,
             stderr=subprocess.STDOUT,
@@ -511,6 +513,7 @@ class Benchmark:
         self.db = Db(self.conf, cfg_db)
         self.configure()
 
+        OdooServer.log_level = self.args.odoo_log_level
         self.server = OdooServer(
             self.conf,
             cfg_db,
@@ -677,64 +680,70 @@ class Benchmark:
 
     # -------------------------------------------------------- 1. latency
     def bench_latency(self):
+        """Sequential bookings, the three set-ups interleaved round-robin so that
+        load from elsewhere on the machine weighs on all three alike."""
         cfg = self.cfg
-        results = {}
-        for label, slug, latency in (
+        setups = (
             ("none", "bench-none", 0),
             ("zoom,0ms", "bench-zoom", 0),
             ("zoom,300ms", "bench-zoom", 300),
-        ):
-            self.double.set_latency(latency)
-            guests = self.new_guests(slug, cfg["warmup"] + cfg["latency_n"], "lat")
-            slots = self.pool.take(len(guests))
-            times, bad, tokens = [], [], []
-            for index, (guest, slot) in enumerate(zip(guests, slots)):
-                status, elapsed, location, text = guest.book(slot)
+        )
+        rounds = cfg["warmup"] + cfg["latency_n"]
+        guests = {
+            label: self.new_guests(slug, rounds, "lat") for label, slug, _l in setups
+        }
+        times = {label: [] for label, _s, _l in setups}
+        bad = {label: [] for label, _s, _l in setups}
+        tokens = {label: [] for label, _s, _l in setups}
+        for index in range(rounds):
+            for label, _slug, latency in setups:
+                self.double.set_latency(latency)
+                (slot,) = self.pool.take()
+                status, elapsed, location, text = guests[label][index].book(slot)
                 if status != 303:
-                    bad.append((status, text[:300]))
-                    continue
-                if index >= cfg["warmup"]:
-                    times.append(elapsed)
-                    tokens.append(token_of(location))
-            results[label] = times
-            if times:
+                    bad[label].append((status, text[:300]))
+                elif index >= cfg["warmup"]:
+                    times[label].append(elapsed)
+                    tokens[label].append(token_of(location))
+        self.double.set_latency(0)
+        for label, slug, _latency in setups:
+            if times[label]:
                 self.row(
                     "1",
-                    f"POST latency {label} p50/p95 (n={len(times)})",
-                    f"{ms(pct(times, 50))} / {ms(pct(times, 95))}",
+                    f"POST latency {label} p50/p95 (n={len(times[label])})",
+                    f"{ms(pct(times[label], 50))} / {ms(pct(times[label], 95))}",
                 )
             self.row(
                 "1",
                 f"bookings {label} answered 303",
-                f"{len(guests) - len(bad)}/{len(guests)}",
+                f"{rounds - len(bad[label])}/{rounds}",
                 "all",
-                not bad,
+                not bad[label],
             )
-            for status, text in bad[:3]:
+            for status, text in bad[label][:3]:
                 self.notes.append(f"latency {label}: HTTP {status}: {text!r}")
-            if slug == "bench-zoom" and tokens:
-                events = self.events_by_tokens(tokens)
+            if slug == "bench-zoom" and tokens[label]:
+                events = self.events_by_tokens(tokens[label])
                 created = sum(1 for e in events if e[1] == "created")
                 self.row(
                     "1",
                     f"Zoom meetings created before the redirect ({label})",
-                    f"{created}/{len(tokens)}",
+                    f"{created}/{len(tokens[label])}",
                     "all",
-                    created == len(tokens),
+                    created == len(tokens[label]),
                 )
                 calls = self.db.sql(
                     """SELECT count(*), avg(l.duration_ms), count(DISTINCT l.event_id)
                          FROM zoom_call_log l JOIN calendar_event e ON e.id = l.event_id
                         WHERE e.booking_access_token = ANY(%s)""",
-                    [tokens],
+                    [tokens[label]],
                 )[0]
                 self.notes.append(
                     f"latency {label}: {calls[0]} Zoom API calls for {calls[2]} "
                     f"bookings, {float(calls[1] or 0):.0f} ms each on average"
                 )
-        self.double.set_latency(0)
-        if results.get("none") and results.get("zoom,300ms"):
-            diff = (pct(results["zoom,300ms"], 50) - pct(results["none"], 50)) * 1000
+        if times["none"] and times["zoom,300ms"]:
+            diff = (pct(times["zoom,300ms"], 50) - pct(times["none"], 50)) * 1000
             line = f"p50(zoom,300ms) - p50(none) = {diff:.0f} ms (goal <= 390 ms)"
             ok = diff <= 390
             print(f"{line} {'PASS' if ok else 'FAIL'}", flush=True)
@@ -750,7 +759,12 @@ class Benchmark:
 
         cfg = self.cfg
         self.double.set_latency(0)
-        for label, slug in (("none", "bench-none"), ("zoom", "bench-zoom")):
+        for label, slug, latency in (
+            ("none", "bench-none", 0),
+            ("zoom", "bench-zoom", 0),
+            ("zoom,300ms", "bench-zoom", 300),
+        ):
+            self.double.set_latency(latency)
             samples = []
             for index in range(cfg["sql_warmup"] + cfg["sql_samples"]):
                 (start,) = self.pool.take()
@@ -769,17 +783,22 @@ class Benchmark:
                     env = env(user=public.id, su=False)
                     calendar = env["booking.calendar"]._get_public_calendar(slug)
                     before = sql_db.sql_counter
+                    t0 = time.perf_counter()
                     event = calendar._book_slot(start, values)
                     cr.flush()
+                    t1 = time.perf_counter()
                     booked = sql_db.sql_counter
                     event_id = event.id
                     hooks = len(cr.postcommit._funcs)
                     cr.commit()  # COMMIT, then the post-commit hooks
+                    t2 = time.perf_counter()
                     done = sql_db.sql_counter
                 finally:
                     cr.close()
                 if index >= cfg["sql_warmup"]:
-                    samples.append((booked - before, done - booked, hooks))
+                    samples.append(
+                        (booked - before, done - booked, hooks, t1 - t0, t2 - t1)
+                    )
             state = self.db.sql(
                 "SELECT zoom_status FROM calendar_event WHERE id = %s", [event_id]
             )[0][0]
@@ -787,6 +806,13 @@ class Benchmark:
             post = sorted(s[1] for s in samples)
             total = sorted(s[0] + s[1] for s in samples)
             spread = "" if total[0] == total[-1] else f" (min {total[0]}, max {total[-1]})"
+            self.notes.append(
+                f"in-process booking {label}: _book_slot+flush "
+                f"{ms(statistics.median(s[3] for s in samples))}, commit+post-commit "
+                f"{ms(statistics.median(s[4] for s in samples))} (medians)"
+            )
+            if latency:
+                continue
             self.row(
                 "2",
                 f"SQL queries per booking ({label})",
@@ -795,6 +821,7 @@ class Benchmark:
                 f"{statistics.median_low(post)}{spread}",
             )
             if label == "zoom":
+                self.double.set_latency(0)
                 self.notes.append(
                     f"SQL zoom: {samples[-1][2]} post-commit hook(s); last booking's "
                     f"zoom_status={state}"
@@ -1155,6 +1182,8 @@ class Benchmark:
             ("2 SQL queries", self.bench_sql),
             ("3 slots", self.bench_slots),
         )
+        wanted = set((self.args.sections or "123456").replace(",", ""))
+        sections = [(n, f) for n, f in sections if n[0] in wanted]
         deadline = time.monotonic() + 20 * 60
         for name, func in sections:
             if time.monotonic() > deadline:
@@ -1195,6 +1224,15 @@ def main(argv=None):
     )
     parser.add_argument("--workers", type=int, default=4, help="Odoo workers (>= 2)")
     parser.add_argument("--db", default="zoom_booking_bench", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sections", help="only these sections, e.g. 15 (default: all, 123456)"
+    )
+    parser.add_argument(
+        "--odoo-log-level",
+        default="warn",
+        help="the server's log level (info: one line per request with its "
+        "query count, SQL time and other time)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 2:
         parser.error("--workers must be 2 or more (multi-worker mode)")

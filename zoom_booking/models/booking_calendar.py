@@ -38,6 +38,11 @@ WEEKDAYS = [
 ]
 
 
+# Control characters (NUL included, which PostgreSQL refuses) have no place in
+# a guest's answers.
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 class BookingError(UserError):
     """A guest's request cannot be honoured; the message is shown to the guest."""
 
@@ -712,6 +717,13 @@ class BookingCalendar(models.Model):
             if not isinstance(value, str):
                 value = ""
             value = value.strip()
+            if CONTROL_CHARS_RE.search(value.replace("\n", "").replace("\t", "")):
+                raise BookingError(
+                    _(
+                        "%(field)s contains characters that can't be stored.",
+                        field=self._guest_field_label(key),
+                    )
+                )
             if len(value) > limit:
                 raise BookingError(
                     _(

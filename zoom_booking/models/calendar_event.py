@@ -35,6 +35,7 @@ ZOOM_LEASE = timedelta(minutes=2)
 GUEST_WAIT_SECONDS = 5.0
 
 
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 MEETING_PATH_RE = re.compile(r"/meetings/(\d{6,})")
 JOIN_URL_RE = re.compile(r"(https?://[^\s\"'<>]+/j/(\d{6,})[^\s\"'<>]*)")
 
@@ -111,7 +112,7 @@ class CalendarEvent(models.Model):
     @api.depends("booking_access_token")
     @api.depends_context("uid")
     def _compute_booking_url(self):
-        base_url = self.get_base_url()
+        base_url = self[:1].get_base_url()
         user = self.env.user
         manager = self.env.su or user.has_group("zoom_booking.group_booking_admin")
         for event in self:
@@ -131,7 +132,7 @@ class CalendarEvent(models.Model):
         Archived (cancelled) bookings are found too, so the guest can see that
         their booking was cancelled.
         """
-        if not isinstance(token, str) or not 20 <= len(token) <= 128:
+        if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             return self.sudo().browse()
         return (
             self.sudo()

@@ -331,7 +331,9 @@ class ZoomConnection(models.Model):
                 _("This Zoom sign-in link is not valid. Please click Connect again.")
             ) from None
         payload = f"{uid}.{issued}.{nonce}"
-        if not consteq(signature, self._oauth_sign(payload)) or uid != self.env.uid:
+        signed = self._oauth_sign(payload)
+        # Bytes: consteq refuses non-ASCII text, and a state is anyone's input.
+        if not consteq(signature.encode(), signed.encode()) or uid != self.env.uid:
             raise ZoomConnectError(
                 _("This Zoom sign-in link is not valid. Please click Connect again.")
             )
@@ -339,7 +341,9 @@ class ZoomConnection(models.Model):
             raise ZoomConnectError(
                 _("This Zoom sign-in link has expired. Please click Connect again.")
             )
-        if not pending or not consteq(str(pending.get("nonce") or ""), nonce):
+        if not pending or not consteq(
+            str(pending.get("nonce") or "").encode(), nonce.encode()
+        ):
             raise ZoomConnectError(
                 _(
                     "This Zoom sign-in link was already used. "

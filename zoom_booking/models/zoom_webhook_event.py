@@ -20,7 +20,7 @@ def _text(value, size=64):
     """A short identifier from Zoom's JSON, or False (ints become text)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return False
-    return str(value)[:size] or False
+    return str(value).replace("\x00", "")[:size] or False
 
 
 class ZoomWebhookEvent(models.Model):
@@ -115,7 +115,8 @@ class ZoomWebhookEvent(models.Model):
 
     @api.model
     def _event_values(self, data, payload, raw_body):
-        event = data["event"][:100]
+        # PostgreSQL refuses NUL in text: a signed body may still carry one.
+        event = data["event"][:100].replace("\x00", "")
         event_ts = _text(data.get("event_ts"), 32)
         obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
         values = {

@@ -119,6 +119,8 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
             timeZone: this.timeZone,
             hour: "2-digit",
             minute: "2-digit",
+            // 24-hour times, as on the confirmation page and in the mails.
+            hourCycle: "h23",
         });
         const container = document.createElement("div");
         container.className = "o_booking_day_list";
@@ -210,6 +212,7 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
             month: "long",
             hour: "2-digit",
             minute: "2-digit",
+            hourCycle: "h23",
         }).format(new Date(button.dataset.start));
         this.selectedText.textContent = _t("Selected: %(time)s (%(tz)s)", {
             time: label,
