@@ -197,7 +197,8 @@ class OdooServer:
         self._out = open(self.logfile, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                *odoo_command(),
+                sys.executable,
+                str(Path(__file__).resolve().parent / "odoo_server.py"),
                 "-c",
                 str(self.conf),
                 "-d",
@@ -267,9 +268,10 @@ def drop_database(db):
 
 
 def odoo_command():
-    """How to start Odoo's server. Not ``python -m odoo``: in multi-worker mode
-    Odoo re-runs ``sys.argv[0]`` to spawn its gevent process, and
-    odoo/__main__.py cannot be run as a script (it respawns forever)."""
+    """How to run Odoo (install). Not ``python -m odoo`` for a multi-worker
+    server: Odoo re-runs ``sys.argv[0]`` to spawn its gevent process, and
+    odoo/__main__.py cannot be run as a script (it respawns forever); the
+    server itself is started with bench/odoo_server.py."""
     import odoo
 
     odoo_bin = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
