@@ -13,7 +13,6 @@ Exit status: 0 when every goal is met, 1 when a goal fails, 2 on a setup error.
 
 import argparse
 import getpass
-import json
 import os
 import re
 import secrets
@@ -28,7 +27,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -242,9 +241,7 @@ class OdooServer:
 
 # ---------------------------------------------------------------- database
 def pg_admin(sql):
-    conn = psycopg2.connect(
-        host=DB_HOST, port=DB_PORT, user=DB_USER, dbname="postgres"
-    )
+    conn = psycopg2.connect(host=DB_HOST, port=DB_PORT, user=DB_USER, dbname="postgres")
     conn.autocommit = True
     try:
         with conn.cursor() as cr:
@@ -324,9 +321,7 @@ class Db:
         import odoo
         from odoo import SUPERUSER_ID, api
 
-        odoo.tools.config.parse_config(
-            ["-c", str(conf), "-d", db, "--log-level=warn"]
-        )
+        odoo.tools.config.parse_config(["-c", str(conf), "-d", db, "--log-level=warn"])
         self.odoo, self.api, self.su = odoo, api, SUPERUSER_ID
         self.dbname = db
         self.registry = odoo.modules.registry.Registry(db)
@@ -451,18 +446,18 @@ class Benchmark:
 
     def print_table(self):
         headers = ("#", "figure", "value", "goal", "status")
-        widths = [
-            max(len(str(r[i])) for r in [*self.rows, headers]) for i in range(5)
-        ]
+        widths = [max(len(str(r[i])) for r in [*self.rows, headers]) for i in range(5)]
         line = "+".join("-" * (w + 2) for w in widths)
         print()
-        print(f"zoom_booking benchmark ({'quick' if self.args.quick else 'full'}, "
-              f"{self.args.workers} workers)")
+        print(
+            f"zoom_booking benchmark ({'quick' if self.args.quick else 'full'}, "
+            f"{self.args.workers} workers)"
+        )
         print(line)
-        print(" | ".join(h.ljust(w) for h, w in zip(headers, widths)))
+        print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         print(line)
         for r in self.rows:
-            print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+            print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
         print(line)
         for note in self.notes:
             print(f"note: {note}")
@@ -653,7 +648,9 @@ class Benchmark:
     # -------------------------------------------------------- helpers
     def new_guests(self, slug, count, tag):
         with ThreadPoolExecutor(4) as ex:
-            return list(ex.map(lambda _i: Guest(self.base_url, slug, tag), range(count)))
+            return list(
+                ex.map(lambda _i: Guest(self.base_url, slug, tag), range(count))
+            )
 
     def events_by_tokens(self, tokens):
         if not tokens:
@@ -749,7 +746,9 @@ class Benchmark:
             line = f"p50(zoom,300ms) - p50(none) = {diff:.0f} ms (goal <= 390 ms)"
             ok = diff <= 390
             print(f"{line} {'PASS' if ok else 'FAIL'}", flush=True)
-            self.row("1", "p50(zoom,300ms) - p50(none)", f"{diff:.0f} ms", "<= 390 ms", ok)
+            self.row(
+                "1", "p50(zoom,300ms) - p50(none)", f"{diff:.0f} ms", "<= 390 ms", ok
+            )
         else:
             self.row("1", "p50(zoom,300ms) - p50(none)", "n/a", "<= 390 ms", False)
 
@@ -807,7 +806,9 @@ class Benchmark:
             book = sorted(s[0] for s in samples)
             post = sorted(s[1] for s in samples)
             total = sorted(s[0] + s[1] for s in samples)
-            spread = "" if total[0] == total[-1] else f" (min {total[0]}, max {total[-1]})"
+            spread = (
+                "" if total[0] == total[-1] else f" (min {total[0]}, max {total[-1]})"
+            )
             self.notes.append(
                 f"in-process booking {label}: _book_slot+flush "
                 f"{ms(statistics.median(s[3] for s in samples))}, commit+post-commit "
@@ -891,7 +892,9 @@ class Benchmark:
             )
         if 1000 in timings and 10000 in timings:
             ratio = timings[10000] / timings[1000]
-            self.row("3", "growth t(10,000)/t(1,000)", f"{ratio:.2f}", "<= 12", ratio <= 12)
+            self.row(
+                "3", "growth t(10,000)/t(1,000)", f"{ratio:.2f}", "<= 12", ratio <= 12
+            )
 
     # -------------------------------------------------------- 4. race, throughput
     def bench_race(self):
@@ -950,7 +953,9 @@ class Benchmark:
         slots = self.pool.take(total)
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as ex:
-            results = list(ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots)))
+            results = list(
+                ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots, strict=True))
+            )
         wall = time.perf_counter() - started
         ok = sum(1 for r in results if r[0] == 303)
         times = [r[1] for r in results]
@@ -1026,7 +1031,9 @@ class Benchmark:
             f"{count}",
             ok == count,
         )
-        self.row("5", "refresh_token grants at the double", refreshes, "1", refreshes == 1)
+        self.row(
+            "5", "refresh_token grants at the double", refreshes, "1", refreshes == 1
+        )
         self.row(
             "5",
             "meetings created (201 at the double | new meetings | events created)",
@@ -1059,7 +1066,9 @@ class Benchmark:
         )
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as ex:
-            results = list(ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots)))
+            results = list(
+                ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots, strict=True))
+            )
         wall = time.perf_counter() - started
         ok = sum(1 for r in results if r[0] == 303)
         times = [r[1] for r in results]
@@ -1079,8 +1088,13 @@ class Benchmark:
         events = self.events_by_tokens(tokens)
         event_ids = [e[0] for e in events]
         pending = sum(1 for e in events if e[1] == "pending")
-        self.row("6", "outage: events left pending", f"{pending}/{len(events)}", f"{count}",
-                 pending == count)
+        self.row(
+            "6",
+            "outage: events left pending",
+            f"{pending}/{len(events)}",
+            f"{count}",
+            pending == count,
+        )
         confirmed = self.mails_per_event(event_ids, "Booking confirmed%")
         self.row(
             "6",
@@ -1133,10 +1147,17 @@ class Benchmark:
         states = {}
         for e in events:
             states[(e[1], e[3])] = states.get((e[1], e[3]), 0) + 1
-        self.notes.append(f"outage: after recovery (zoom_status, zoom_pending): {states}")
+        self.notes.append(
+            f"outage: after recovery (zoom_status, zoom_pending): {states}"
+        )
         created = sum(1 for e in events if e[1] == "created" and e[2])
-        self.row("6", "recovery: events with their meeting", f"{created}/{count}",
-                 f"{count}", created == count)
+        self.row(
+            "6",
+            "recovery: events with their meeting",
+            f"{created}/{count}",
+            f"{count}",
+            created == count,
+        )
         refs = {}
         for e in events:
             refs[e[0]] = f"Ref: ZB-{e[0]}-"
@@ -1197,7 +1218,9 @@ class Benchmark:
                 func()
             except Exception as exc:  # noqa: BLE001 - reported in the table
                 traceback.print_exc()
-                self.row(name.split()[0], f"{name}: crashed", repr(exc)[:200], "", False)
+                self.row(
+                    name.split()[0], f"{name}: crashed", repr(exc)[:200], "", False
+                )
             log(f"section {name} took {time.monotonic() - started:.0f} s")
 
     def cleanup(self):

@@ -21,8 +21,11 @@ if len(sys.argv) > 1 and sys.argv[1] == "gevent":
 
         gevent.monkey.patch_all()
     except Exception as exc:  # noqa: BLE001 - any failure: no websocket server
-        print(f"odoo_server: gevent unusable ({exc!r}), no websocket server",
-              file=sys.stderr, flush=True)
+        print(
+            f"odoo_server: gevent unusable ({exc!r}), no websocket server",
+            file=sys.stderr,
+            flush=True,
+        )
         signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
         while True:
             time.sleep(3600)
