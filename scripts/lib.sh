@@ -85,6 +85,20 @@ print(",".join(paths))
 PY
 }
 
+odoo_server_command() {
+    # Odoo's multi-worker mode re-runs its own command line for the websocket
+    # worker, which `python3 -m odoo` cannot survive: prefer odoo-bin.
+    local bin
+    bin="$("$PYTHON" -c 'import odoo, os; p = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin"); print(p if os.path.isfile(p) else "")')"
+    if [ -n "$bin" ]; then
+        echo "$PYTHON $bin"
+    elif command -v odoo >/dev/null; then
+        echo "odoo"
+    else
+        echo "$PYTHON -m odoo"
+    fi
+}
+
 write_odoo_config() {
     # $1: file, $2: database, $3: http port, $4: data dir
     cat > "$1" <<CFG

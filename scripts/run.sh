@@ -77,4 +77,5 @@ cat <<MSG
   Stop with Ctrl+C.
 
 MSG
-"$PYTHON" -m odoo -c "$CONF" -d "$DB" --workers="$WORKERS" --max-cron-threads=1
+# shellcheck disable=SC2046
+$(odoo_server_command) -c "$CONF" -d "$DB" --workers="$WORKERS" --max-cron-threads=1

@@ -6,7 +6,7 @@ from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
-from ..models.booking_calendar import SlotTakenError
+from ..models.booking_calendar import BookingBusyError, SlotTakenError
 from ..models.zoom_connection import ZoomConnectError
 
 _logger = logging.getLogger(__name__)
@@ -82,7 +82,13 @@ class BookingController(http.Controller):
     def _render_calendar(self, calendar, error=None, form=None, booking=None):
         status = 200
         if error:
-            status = 409 if isinstance(error, SlotTakenError) else 400
+            status = (
+                409
+                if isinstance(error, SlotTakenError)
+                else 503
+                if isinstance(error, BookingBusyError)
+                else 400
+            )
             error = error.args[0]
         return request.render(
             "zoom_booking.booking_page",
@@ -129,10 +135,10 @@ class BookingController(http.Controller):
                 form=post,
             )
         try:
-            booking = calendar._book_slot(post.get("start"), post)
+            token = calendar._book_slot_committed(post.get("start"), post)
         except UserError as exc:
             return self._render_calendar(calendar, error=exc, form=post)
-        return request.redirect(f"/book/booking/{booking.booking_access_token}")
+        return request.redirect(f"/book/booking/{token}")
 
     @http.route(
         "/book/<string:slug>/slots",

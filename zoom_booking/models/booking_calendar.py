@@ -9,15 +9,18 @@ The slot computation is split in two:
   busy time read with a single query.
 """
 
+import random
 import re
 import secrets
 import unicodedata
 from datetime import datetime, time, timedelta
+from time import monotonic, sleep
 
 import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import email_normalize, html2plaintext
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -45,6 +48,10 @@ CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 class BookingError(UserError):
     """A guest's request cannot be honoured; the message is shown to the guest."""
+
+
+class BookingBusyError(BookingError):
+    """Too many bookings of the same host at once: the guest may try again."""
 
 
 class SlotTakenError(BookingError):
@@ -821,6 +828,38 @@ class BookingCalendar(models.Model):
             .sudo()
             .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
         )
+
+    def _book_slot_committed(self, start, values, max_wait=8.0):
+        """Confirm a guest's booking in a transaction of its own, and commit it.
+
+        Bookings of one host are serialized (see :meth:`_lock_host`): a guest
+        who loses the race is retried here at once with a fresh snapshot,
+        instead of through the whole HTTP request, so many guests booking the
+        same host at once all get an answer quickly. The Zoom meeting is made
+        right after this commit, before the guest is answered.
+
+        :return: the booking's guest access token
+        :raise BookingError: with a message for the guest; nothing is stored then
+        """
+        self.ensure_one()
+        deadline = monotonic() + max_wait
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.env.registry.cursor() as cr:
+                    booking = self.with_env(self.env(cr=cr))._book_slot(start, values)
+                    token = booking.sudo().booking_access_token
+                return token
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if monotonic() > deadline:
+                    raise BookingBusyError(
+                        _(
+                            "Many guests are booking this calendar right now: "
+                            "please confirm again in a moment."
+                        )
+                    ) from None
+                sleep(random.uniform(0.01, min(0.25, 0.02 * attempt)))
 
     def _book_slot(self, start, values):
         """Confirm a guest's booking; the one entry point of the public form.

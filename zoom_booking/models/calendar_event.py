@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import html2plaintext
 from odoo.tools.misc import format_datetime
 
@@ -535,9 +536,20 @@ class CalendarEvent(models.Model):
                     claim = env["calendar.event"]._zoom_claim(event_id)
                 if not claim:
                     continue
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, context)
-                    env["calendar.event"].browse(event_id)._zoom_do(claim)
+                for attempt in range(3):
+                    try:
+                        with registry.cursor() as cr:
+                            env = api.Environment(cr, SUPERUSER_ID, context)
+                            env["calendar.event"].browse(event_id)._zoom_do(claim)
+                        break
+                    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                        # The event changed while Zoom was answering: do it again
+                        # on the new state; a create that happened is adopted.
+                        if attempt == 2:
+                            raise
+                        claim = dict(
+                            claim, unsure=claim["unsure"] or claim["work"] == "create"
+                        )
             except Exception:
                 # Left pending with its lease: retried when the lease ends.
                 _logger.exception("Zoom work of calendar event %s failed", event_id)
@@ -712,6 +724,13 @@ class CalendarEvent(models.Model):
         # an empty location also makes Microsoft add a Teams meeting.
         if not self.location or self.location == self.zoom_join_url:
             values["location"] = join_url
+        if meeting.get("start_time") and meeting["start_time"] != self.start.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ):
+            # Moved while the meeting was being made (or an adopted one): move it.
+            values.update(
+                zoom_pending="update", zoom_next_attempt=fields.Datetime.now()
+            )
         return values
 
     def _zoom_cleared_values(self):
