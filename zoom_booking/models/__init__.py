@@ -6,5 +6,6 @@ from . import (
     zoom_call_log,
     zoom_connection,
     zoom_data_purge,
+    zoom_meeting_cleanup,
     zoom_webhook_event,
 )

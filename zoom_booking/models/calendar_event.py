@@ -450,7 +450,7 @@ class CalendarEvent(models.Model):
         ]
         result = super().unlink()
         if gone:
-            self.env["zoom.connection"]._delete_meetings_after_commit(gone)
+            self.env["zoom.meeting.cleanup"]._plan(gone)
         return result
 
     def _skip_send_mail_status_update(self):
@@ -501,6 +501,7 @@ class CalendarEvent(models.Model):
         )
         self._zoom_sync_events(events.ids)
         self._zoom_trigger_next_attempt()
+        self.env["zoom.meeting.cleanup"]._cron_run()
 
     @api.model
     def _zoom_trigger_next_attempt(self):

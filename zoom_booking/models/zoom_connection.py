@@ -5,9 +5,8 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.modules.registry import Registry
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
@@ -16,7 +15,6 @@ from ..tools.zoom_client import (
     ZoomClient,
     ZoomError,
     ZoomInvalidGrant,
-    ZoomNotFound,
 )
 
 _logger = logging.getLogger(__name__)
@@ -432,33 +430,6 @@ class ZoomConnection(models.Model):
             )
             events._zoom_sync_after_commit()
 
-    @api.model
-    def _delete_meetings_after_commit(self, meetings):
-        """Delete Zoom meetings of events that no longer exist in Odoo.
-
-        :param meetings: list of ``(host user id, Zoom meeting id)``
-        """
-        dbname = self.env.cr.dbname
-
-        @self.env.cr.postcommit.add
-        def delete():
-            registry = Registry(dbname)
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                for host_id, meeting_id in meetings:
-                    connection = env["res.users"].browse(host_id)._zoom_connection()
-                    if not connection:
-                        continue
-                    try:
-                        connection._call("delete_meeting", meeting_id)
-                    except ZoomNotFound:
-                        pass
-                    except ZoomError as exc:
-                        _logger.warning(
-                            "Zoom meeting of a deleted event could not be deleted: %s",
-                            exc,
-                        )
-
     # --------------------------------------------------------- disconnect
     def _disconnect(self, revoke=True):
         """Forget these connections and every Zoom link, meeting ID and passcode
@@ -501,6 +472,11 @@ class ZoomConnection(models.Model):
         user's events, past and future: the event fields and their copies in
         location, description, chatter, tracking, unsent mails, invitations and
         Zoom call logs. Records one audit line, without the removed values."""
+        # Meetings of deleted events still waiting to be deleted at Zoom: Odoo
+        # may no longer act on that account, and must forget their IDs.
+        self.env["zoom.meeting.cleanup"].sudo().search(
+            [("host_id", "=", user.id)]
+        ).unlink()
         Event = self.env["calendar.event"].sudo().with_context(active_test=False)
         events = Event.search([("zoom_host_id", "=", user.id)])
         if not events:

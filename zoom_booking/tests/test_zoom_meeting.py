@@ -346,6 +346,27 @@ class TestZoomMeetingFollowsTheBooking(ZoomMeetingCase):
         self.assertEqual(self.zoom.meetings(), [])
         self.assertEqual(archived.booking_state, "cancelled")
 
+    def test_event_deleted_while_zoom_is_down(self):
+        booking, _url = self.book_zoom()
+        meeting_id = booking.zoom_meeting_id
+        self.zoom.add_fault(
+            method="DELETE", path="^/v2/meetings/", action="drop", times=None
+        )
+        booking.with_user(self.host).unlink()
+        self.after_commit()
+        # The meeting is still owed a deletion, and nothing is lost.
+        cleanup = self.env["zoom.meeting.cleanup"].search(
+            [("meeting_id", "=", meeting_id)]
+        )
+        self.assertEqual(cleanup.attempts, 1)
+        self.assertTrue(cleanup.last_error)
+        self.assertEqual(len(self.zoom.meetings()), 1)
+        self.zoom.clear_faults()
+        cleanup.next_attempt = datetime.now() - timedelta(seconds=1)
+        self.env["calendar.event"]._zoom_cron_sync()
+        self.assertFalse(cleanup.exists())
+        self.assertEqual(self.zoom.meetings(), [])
+
     def test_cancel_when_meeting_already_gone(self):
         booking, _url = self.book_zoom()
         self.zoom.add_fault(
