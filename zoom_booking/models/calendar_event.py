@@ -7,9 +7,11 @@ import secrets
 import time
 from datetime import datetime, timedelta
 
+import babel
 import psycopg2
 import pytz
 import vobject
+from babel.dates import format_skeleton
 from markupsafe import Markup, escape
 
 from odoo import SUPERUSER_ID, _, api, fields, models
@@ -17,7 +19,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import html2plaintext
-from odoo.tools.misc import format_datetime
 
 from ..tools.zoom_client import (
     ZoomError,
@@ -95,6 +96,12 @@ class CalendarEvent(models.Model):
     booking_guest_partner_id = fields.Many2one(
         "res.partner", "Guest", readonly=True, copy=False, index="btree_not_null"
     )
+    booking_when_guest = fields.Char(
+        "When (for the guest)", compute="_compute_booking_when"
+    )
+    booking_when_host = fields.Char(
+        "When (for the host)", compute="_compute_booking_when"
+    )
     booking_url = fields.Char(
         "Guest's booking link",
         compute="_compute_booking_url",
@@ -152,17 +159,57 @@ class CalendarEvent(models.Model):
         self.ensure_one()
         event = self.sudo()
         tz = event.booking_guest_tz or event.booking_calendar_id.tz or "UTC"
-        fmt = "EEEE d MMMM y, HH:mm"
+        when, until = event._booking_when_parts(tz, self.env.lang)
         return {
             "booking": event,
             "calendar": event.booking_calendar_id,
             "host_name": event.user_id.name,
-            "when": format_datetime(self.env, event.start, tz=tz, dt_format=fmt),
-            "until": format_datetime(self.env, event.stop, tz=tz, dt_format="HH:mm"),
+            "when": when,
+            "until": until,
             "tz": tz,
             "can_change": event._booking_can_change(),
             "error": error,
         }
+
+    def _booking_when_parts(self, tz, lang):
+        """Day and start time, and end time, as a reader of ``lang`` in ``tz``
+        expects them (e.g. ``2026年12月1日火曜日 10:00`` and ``10:30``)."""
+        self.ensure_one()
+        try:
+            locale = babel.Locale.parse(lang or "en_US")
+        except (ValueError, babel.UnknownLocaleError):
+            locale = babel.Locale.parse("en_US")
+        zone = pytz.timezone(tz or "UTC")
+        start = self.start.replace(tzinfo=pytz.utc)
+        stop = self.stop.replace(tzinfo=pytz.utc)
+        day = format_skeleton("yMMMMEEEEd", start, tzinfo=zone, locale=locale)
+        start_time = format_skeleton("Hm", start, tzinfo=zone, locale=locale)
+        end_time = format_skeleton("Hm", stop, tzinfo=zone, locale=locale)
+        return f"{day} {start_time}", end_time
+
+    @api.depends(
+        "start",
+        "stop",
+        "booking_guest_tz",
+        "booking_guest_partner_id.lang",
+        "user_id.tz",
+        "user_id.lang",
+    )
+    def _compute_booking_when(self):
+        for event in self:
+            if not (event.start and event.stop):
+                event.booking_when_guest = event.booking_when_host = False
+                continue
+            calendar_tz = event.booking_calendar_id.tz or "UTC"
+            guest = event._booking_when_parts(
+                event.booking_guest_tz or calendar_tz,
+                event.booking_guest_partner_id.lang,
+            )
+            host = event._booking_when_parts(
+                event.user_id.tz or calendar_tz, event.user_id.lang
+            )
+            event.booking_when_guest = " – ".join(guest)
+            event.booking_when_host = " – ".join(host)
 
     def _booking_can_change(self):
         """Whether the guest may still cancel or reschedule this booking."""

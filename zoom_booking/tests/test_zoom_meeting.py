@@ -220,6 +220,24 @@ class TestZoomMeetingOfABooking(ZoomMeetingCase):
                 self.assertEqual(body["timezone"], tz)
                 self.assertEqual(body["topic"], "Berlin call – Guy")
 
+    def test_times_read_as_each_reader_expects(self):
+        booking, _url = self.book_zoom()
+        booking.start = datetime(2027, 3, 28, 1, 0)
+        booking.stop = datetime(2027, 3, 28, 1, 30)
+        self.assertEqual(
+            booking._booking_when_parts("Asia/Tokyo", "ja_JP"),
+            ("2027年3月28日日曜日 10:00", "10:30"),
+        )
+        self.assertEqual(
+            booking._booking_when_parts("America/New_York", "en_US"),
+            ("Sat, Mar 27, 2027 21:00", "21:30"),
+        )
+        # The host reads in Tokyo time; the guest in Paris time.
+        self.assertEqual(booking.booking_when_host, "Sun, Mar 28, 2027 10:00 – 10:30")
+        self.assertEqual(booking.booking_when_guest, "Sun, Mar 28, 2027 03:00 – 03:30")
+        mails = self.mails_of(booking, "Booking confirmed")
+        self.assertEqual(len(mails), 2)
+
     def test_topic_and_agenda_fit_zoom_limits(self):
         booking, _url = self.book_zoom(name="G" * 128, notes="n" * 2000)
         (create,) = self.creates()
