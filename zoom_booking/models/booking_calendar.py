@@ -799,6 +799,8 @@ class BookingCalendar(models.Model):
         self.env.cr.execute(
             "UPDATE res_users SET write_date = write_date WHERE id = %s",
             [self.host_id.id],
+            # The loser's serialization failure is expected, and retried.
+            log_exceptions=False,
         )
 
     def _find_or_create_guest_partner(self, name, email, phone, tz):

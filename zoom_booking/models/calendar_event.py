@@ -588,7 +588,8 @@ class CalendarEvent(models.Model):
                     try:
                         with registry.cursor() as cr:
                             env = api.Environment(cr, SUPERUSER_ID, context)
-                            env["calendar.event"].browse(event_id)._zoom_do(claim)
+                            event = env["calendar.event"].browse(event_id)
+                            answered = event._zoom_do(claim)
                         break
                     except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                         # The event changed while Zoom was answering: do it again
@@ -598,9 +599,40 @@ class CalendarEvent(models.Model):
                         claim = dict(
                             claim, unsure=claim["unsure"] or claim["work"] == "create"
                         )
+                if answered:
+                    self._zoom_hurry_host(claim["host_id"])
             except Exception:
                 # Left pending with its lease: retried when the lease ends.
                 _logger.exception("Zoom work of calendar event %s failed", event_id)
+
+    @api.model
+    def _zoom_hurry_host(self, host_id):
+        """Zoom answers again for this host: the host's work that waits for a
+        retry is done now rather than at the end of its backoff."""
+        now = fields.Datetime.now()
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute(
+                    """UPDATE calendar_event SET zoom_next_attempt = %(now)s
+                        WHERE id IN (
+                            SELECT id FROM calendar_event
+                             WHERE zoom_host_id = %(host)s
+                               AND zoom_pending IS NOT NULL
+                               AND zoom_next_attempt > %(now)s
+                               AND (zoom_lease_until IS NULL
+                                    OR zoom_lease_until < %(now)s)
+                               FOR NO KEY UPDATE SKIP LOCKED)
+                    RETURNING id""",
+                    {"now": now, "host": host_id},
+                    log_exceptions=False,
+                )
+                hurried = cr.fetchall()
+                if hurried:
+                    api.Environment(cr, SUPERUSER_ID, {}).ref(
+                        "zoom_booking.ir_cron_zoom_meeting_sync"
+                    )._trigger()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            pass  # a worker is on it already
 
     @api.model
     def _zoom_claim(self, event_id):
@@ -619,7 +651,11 @@ class CalendarEvent(models.Model):
         if not self.env.cr.fetchone():
             return None
         event = self.with_context(active_test=False).browse(event_id)
-        claim = {"work": event.zoom_pending, "unsure": event.zoom_create_unsure}
+        claim = {
+            "work": event.zoom_pending,
+            "unsure": event.zoom_create_unsure,
+            "host_id": event.zoom_host_id.id,
+        }
         event.with_context(zoom_booking_sync=True).write(
             {
                 "zoom_lease_until": now + ZOOM_LEASE,
@@ -646,7 +682,9 @@ class CalendarEvent(models.Model):
                 return connection._call(method, *args, call_logger=logs.append)
 
             values, mails = event._zoom_do_work(work, call, claim)
+            zoom_failed = False
         except ZoomError as exc:
+            zoom_failed = True
             values, mails = event._zoom_failure_values(work, claim, exc), []
             if work == "create" and not event.booking_confirmation_mailed:
                 # The guest hears at once that the booking holds; the link follows.
@@ -658,6 +696,7 @@ class CalendarEvent(models.Model):
             event._booking_send_mail(purpose)
         if event.zoom_pending and event.zoom_next_attempt:
             event._zoom_trigger_next_attempt()
+        return not zoom_failed
 
     def _zoom_do_work(self, work, call, claim):
         """One piece of Zoom work; returns the values to write and mails to send."""

@@ -445,6 +445,25 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
                 self.assertTrue(booking.zoom_last_error)
                 self.assert_recovers_with_one_meeting(booking)
 
+    def test_zoom_back_means_waiting_work_is_done_at_once(self):
+        self.zoom.add_fault(
+            method="POST", path="/v2/users/me/meetings", action="drop", times=2
+        )
+        first, _url = self.book_zoom(self.next_slot(days=2))
+        second, _url = self.book_zoom(self.next_slot(days=3))
+        self.assertEqual((first | second).mapped("zoom_status"), ["pending"] * 2)
+        self.assertTrue(first.zoom_next_attempt > datetime.now())
+        # Zoom answers again for the next booking: the waiting ones need not
+        # wait for the end of their backoff.
+        third, _url = self.book_zoom(self.next_slot(days=4))
+        self.assertEqual(third.zoom_status, "created")
+        self.env.invalidate_all()
+        self.assertTrue(first.zoom_next_attempt <= datetime.now())
+        self.env["calendar.event"]._zoom_cron_sync()
+        self.env.invalidate_all()
+        self.assertEqual((first | second).mapped("zoom_status"), ["created"] * 2)
+        self.assertEqual(len(self.zoom.meetings()), 3)
+
     def test_rate_limited_honours_retry_after(self):
         self.zoom.add_fault(
             method="POST",
