@@ -1,5 +1,6 @@
 from . import (
     booking_calendar,
+    booking_calendar_availability,
     calendar_event,
     res_config_settings,
     res_users,
