@@ -242,7 +242,7 @@ class BookingController(http.Controller):
                 booking=booking,
             )
         try:
-            booking._booking_reschedule(post.get("start"), post.get("tz"))
+            booking._booking_reschedule_committed(post.get("start"), post.get("tz"))
         except UserError as exc:
             return self._render_calendar(
                 calendar, error=exc, form=post, booking=booking

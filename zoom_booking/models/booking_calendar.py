@@ -196,6 +196,30 @@ def slugify(value):
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
 
 
+def run_in_own_transaction(env, work, max_wait=8.0):
+    """``work(new_env)`` in a transaction of its own, committed; retried at once
+    with a fresh snapshot when a concurrent booking of the same host won.
+
+    :raise BookingBusyError: when it keeps losing for ``max_wait`` seconds
+    """
+    deadline = monotonic() + max_wait
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with env.registry.cursor() as cr:
+                return work(env(cr=cr))
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            if monotonic() > deadline:
+                raise BookingBusyError(
+                    env._(
+                        "Many guests are booking this calendar right now: "
+                        "please confirm again in a moment."
+                    )
+                ) from None
+            sleep(random.uniform(0.01, min(0.25, 0.02 * attempt)))
+
+
 # ------------------------------------------------------------------ models
 class BookingCalendar(models.Model):
     _name = "booking.calendar"
@@ -807,7 +831,7 @@ class BookingCalendar(models.Model):
             .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
         )
 
-    def _book_slot_committed(self, start, values, max_wait=8.0):
+    def _book_slot_committed(self, start, values):
         """Confirm a guest's booking in a transaction of its own, and commit it.
 
         Bookings of one host are serialized (see :meth:`_lock_host`): a guest
@@ -820,24 +844,12 @@ class BookingCalendar(models.Model):
         :raise BookingError: with a message for the guest; nothing is stored then
         """
         self.ensure_one()
-        deadline = monotonic() + max_wait
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self.env.registry.cursor() as cr:
-                    booking = self.with_env(self.env(cr=cr))._book_slot(start, values)
-                    token = booking.sudo().booking_access_token
-                return token
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                if monotonic() > deadline:
-                    raise BookingBusyError(
-                        _(
-                            "Many guests are booking this calendar right now: "
-                            "please confirm again in a moment."
-                        )
-                    ) from None
-                sleep(random.uniform(0.01, min(0.25, 0.02 * attempt)))
+
+        def book(env):
+            booking = self.with_env(env)._book_slot(start, values)
+            return booking.sudo().booking_access_token
+
+        return run_in_own_transaction(self.env, book)
 
     def _book_slot(self, start, values):
         """Confirm a guest's booking; the one entry point of the public form.

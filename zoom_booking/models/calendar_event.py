@@ -27,7 +27,7 @@ from ..tools.zoom_client import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
-from .booking_calendar import BookingError
+from .booking_calendar import BookingError, run_in_own_transaction
 from .zoom_connection import ZoomNeedsReconnect
 
 _logger = logging.getLogger(__name__)
@@ -234,6 +234,15 @@ class CalendarEvent(models.Model):
                 _("This booking has already started and can't be cancelled.")
             )
         return self._booking_cancel()
+
+    def _booking_reschedule_committed(self, start, tz_name=None):
+        """Move the booking in a transaction of its own, committed, retried at
+        once when another booking of the same host wins the race."""
+        self.ensure_one()
+        return run_in_own_transaction(
+            self.env,
+            lambda env: self.with_env(env)._booking_reschedule(start, tz_name).id,
+        )
 
     def _booking_reschedule(self, start, tz_name=None):
         """Move the booking to another free slot of its calendar.
