@@ -23,6 +23,24 @@ def _text(value, size=64):
     return str(value).replace("\x00", "")[:size] or False
 
 
+# Zoom's clock and ours may differ a little: a connection made within this
+# margin of a deauthorization is still taken as the deauthorized one.
+DEAUTHORIZATION_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _zoom_time(value):
+    """Zoom's ``2023-11-14T22:14:20.000Z`` as a naive UTC datetime, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
 class ZoomWebhookEvent(models.Model):
     """One event Zoom sent us: an audit trail, and what makes retries harmless.
 
@@ -238,6 +256,16 @@ class ZoomWebhookEvent(models.Model):
                 )
             )
         )
+        # A retry that arrives after the user connected again concerns the old
+        # authorization, whose data is gone already: keep the new connection.
+        removed_at = _zoom_time(payload.get("deauthorization_time"))
+        if removed_at:
+            connections = connections.filtered(
+                lambda c: (
+                    not c.connected_on
+                    or c.connected_on <= removed_at + DEAUTHORIZATION_CLOCK_SKEW
+                )
+            )
         if not connections:
             return "processed", "No connection for this Zoom user"
         count = len(connections)

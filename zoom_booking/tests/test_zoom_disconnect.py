@@ -1,7 +1,7 @@
 """Disconnecting, in Odoo or by removing the app in Zoom, removes every Zoom link,
 meeting ID and passcode Odoo keeps for that user, as Zoom's policy requires."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
@@ -243,6 +243,26 @@ class TestAppRemovedInZoom(ZoomPurgeCase):
             len(self.env["zoom.data.purge"].search([("user_id", "=", self.host.id)])),
             1,
         )
+
+    def test_late_retry_of_an_old_deauthorization_keeps_the_new_connection(self):
+        connection = self.host._zoom_connection()
+        an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z"
+        )
+        response = self.zoom.send_webhook(
+            self.base_url() + "/zoom_booking/webhook",
+            "app_deauthorized",
+            {
+                "account_id": connection.zoom_account_id,
+                "user_id": connection.zoom_user_id,
+                "signature": "x",
+                "deauthorization_time": an_hour_ago,
+                "client_id": "c",
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.env.invalidate_all()
+        self.assertEqual(self.host.zoom_connection_state, "connected")
 
 
 @tagged("post_install", "-at_install")

@@ -152,7 +152,9 @@ class TestZoomWebhook(ZoomBookingCase):
                 "account_id": account_id,
                 "user_id": zoom_user_id,
                 "signature": "legacy-compliance-signature-0123456789",
-                "deauthorization_time": "2024-05-01T10:00:00.000Z",
+                "deauthorization_time": time.strftime(
+                    "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()
+                ),
                 "client_id": "zoom-booking-test-client",
             },
         }
