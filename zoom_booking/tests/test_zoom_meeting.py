@@ -542,6 +542,27 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
 
 
 @tagged("post_install", "-at_install")
+class TestZoomBlockOfTheEventForm(ZoomMeetingCase):
+    def test_tour_failed_meeting_then_retry_now(self):
+        self.zoom.add_fault(
+            method="POST",
+            path="/v2/users/me/meetings",
+            status=400,
+            body={"code": 300, "message": "Validation Failed."},
+        )
+        booking, _url = self.book_zoom()
+        self.assertEqual(booking.zoom_status, "failed")
+        self.start_tour(
+            f"/odoo/calendar/{booking.id}",
+            "zoom_booking_event_form",
+            login=self.host.login,
+        )
+        booking.invalidate_recordset()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual(len(self.zoom.meetings()), 1)
+
+
+@tagged("post_install", "-at_install")
 class TestZoomOnOrdinaryEvents(ZoomMeetingCase):
     def test_add_zoom_meeting_to_an_event_made_by_hand(self):
         start = self.next_slot(days=5)
