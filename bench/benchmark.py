@@ -347,6 +347,16 @@ class Db:
 
 
 # ---------------------------------------------------------------- guests
+def book_concurrently(guests, slots, clients):
+    """Each guest books its slot, ``clients`` at a time: (results, wall seconds)."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as ex:
+        results = list(
+            ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots, strict=True))
+        )
+    return results, time.perf_counter() - started
+
+
 class Guest:
     """One guest: a browser session holding its own CSRF token."""
 
@@ -955,12 +965,7 @@ class Benchmark:
         total, clients = cfg["tput_n"], cfg["tput_clients"]
         guests = self.new_guests("bench-none", total, "tput")
         slots = self.pool.take(total)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as ex:
-            results = list(
-                ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots, strict=True))
-            )
-        wall = time.perf_counter() - started
+        results, wall = book_concurrently(guests, slots, clients)
         ok = sum(1 for r in results if r[0] == 303)
         times = [r[1] for r in results]
         self.row(
@@ -1068,12 +1073,7 @@ class Benchmark:
             "/_double/faults",
             {"method": "*", "path": None, "action": "drop", "times": None},
         )
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as ex:
-            results = list(
-                ex.map(lambda gs: gs[0].book(gs[1]), zip(guests, slots, strict=True))
-            )
-        wall = time.perf_counter() - started
+        results, wall = book_concurrently(guests, slots, clients)
         ok = sum(1 for r in results if r[0] == 303)
         times = [r[1] for r in results]
         self.row(
