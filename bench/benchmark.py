@@ -110,6 +110,19 @@ class SetupError(Exception):
 
 
 # ---------------------------------------------------------------- processes
+def stop_process(proc, out, grace):
+    """Stop a child process (SIGTERM, then SIGKILL after ``grace`` s)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    if proc:
+        out.close()
+
+
 class ZoomDoubleProcess:
     def __init__(self, port, logfile):
         self.port = port
@@ -152,15 +165,7 @@ class ZoomDoubleProcess:
         raise SetupError(f"the Zoom double did not start (see {self.logfile})")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc:
-            self._out.close()
+        stop_process(self.proc, self._out, grace=10)
         self.proc = None
 
     def _call(self, method, path, body=None, params=None):
@@ -231,15 +236,7 @@ class OdooServer:
         raise SetupError(f"Odoo did not answer on {self.url} (see {self.logfile})")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc:
-            self._out.close()
+        stop_process(self.proc, self._out, grace=30)
         self.proc = None
 
 

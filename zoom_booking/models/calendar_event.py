@@ -363,16 +363,24 @@ class CalendarEvent(models.Model):
                     event._set_discuss_videocall_location()
                 event._booking_send_mail("confirmed")
                 continue
-            event.write(
-                {
-                    "zoom_host_id": calendar.host_id.id,
-                    "zoom_status": "pending",
-                    "zoom_pending": "create",
-                    "zoom_next_attempt": fields.Datetime.now(),
-                }
-            )
+            event._zoom_plan_create(calendar.host_id)
             planned |= event
         planned._zoom_sync_after_commit()
+
+    def _zoom_plan_create(self, host, **values):
+        """Mark these events as waiting for a Zoom meeting of ``host``'s account,
+        due now; the caller plans the sync after commit."""
+        self.write(
+            {
+                "zoom_host_id": host.id,
+                "zoom_status": "pending",
+                "zoom_pending": "create",
+                "zoom_attempts": 0,
+                "zoom_create_unsure": False,
+                "zoom_next_attempt": fields.Datetime.now(),
+                **values,
+            }
+        )
 
     def _zoom_booking_cancelled(self):
         """The booking is cancelled. Nothing more to do here: the write that
@@ -405,13 +413,7 @@ class CalendarEvent(models.Model):
         self._zoom_check_host_access()
         for event in self.sudo():
             if event.zoom_status == "failed" and not event.zoom_pending:
-                event.write(
-                    {
-                        "zoom_pending": "create",
-                        "zoom_status": "pending",
-                        "zoom_attempts": 0,
-                    }
-                )
+                event._zoom_plan_create(event.zoom_host_id or event.user_id)
         todo = self.sudo().filtered("zoom_pending")
         todo.write(
             {"zoom_next_attempt": fields.Datetime.now(), "zoom_lease_until": False}
@@ -435,17 +437,8 @@ class CalendarEvent(models.Model):
                         host.name,
                     )
                 )
-            event.write(
-                {
-                    "zoom_host_id": host.id,
-                    "zoom_status": "pending",
-                    "zoom_pending": "create",
-                    "zoom_next_attempt": fields.Datetime.now(),
-                    "zoom_attempts": 0,
-                    # Already told by Odoo's own invitation; the link mail follows.
-                    "booking_confirmation_mailed": True,
-                }
-            )
+            # Already told by Odoo's own invitation; the link mail follows.
+            event._zoom_plan_create(host, booking_confirmation_mailed=True)
             event._zoom_sync_after_commit()
         return True
 

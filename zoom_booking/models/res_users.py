@@ -108,18 +108,9 @@ class ResUsers(models.Model):
         if self.zoom_connection_state != "connected":
             raise UserError(_("Connect your Zoom account first."))
         events = self._zoom_bookings_without_meeting()
-        events.write(
-            {
-                "zoom_host_id": self.id,
-                "zoom_status": "pending",
-                "zoom_pending": "create",
-                "zoom_attempts": 0,
-                "zoom_create_unsure": False,
-                "zoom_next_attempt": fields.Datetime.now(),
-                # They were confirmed long ago: this mail is the new link.
-                "booking_confirmation_mailed": True,
-                "zoom_link_mailed": False,
-            }
+        # They were confirmed long ago: this mail is the new link.
+        events._zoom_plan_create(
+            self, booking_confirmation_mailed=True, zoom_link_mailed=False
         )
         events._zoom_sync_after_commit()
         return {

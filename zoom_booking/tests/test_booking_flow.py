@@ -51,6 +51,33 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
             .search([("booking_calendar_id", "=", (calendar or self.calendar).id)])
         )
 
+    def csrf_of(self, url):
+        """The CSRF token of the form on the page at ``url``."""
+        return CSRF_RE.search(self.url_open(url).text).group(1)
+
+    def reschedule(self, booking, start, tz):
+        """The guest moves ``booking`` to ``start`` from their booking link."""
+        url = f"/book/booking/{booking.booking_access_token}/reschedule"
+        return self.url_open(
+            url,
+            data={"start": self.iso(start), "tz": tz, "csrf_token": self.csrf_of(url)},
+            allow_redirects=False,
+        )
+
+    def mails_of(self, booking, subject_part=""):
+        """The mails sent to the booking's attendees, by subject."""
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "calendar.attendee"),
+                    ("res_id", "in", booking.attendee_ids.ids),
+                    ("subject", "ilike", subject_part),
+                ]
+            )
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestBookingFlow(BookingHttpCase):
@@ -235,21 +262,12 @@ class TestBookingFlow(BookingHttpCase):
             "&tz=UTC"
         ).json()["slots"]
         self.assertNotIn(self.iso(new_start), public)
-        csrf = CSRF_RE.search(page.text).group(1)
         with patch.object(
             type(self.env["calendar.event"]),
             "_zoom_booking_rescheduled",
             autospec=True,
         ) as hook:
-            response = self.url_open(
-                f"/book/booking/{token}/reschedule",
-                data={
-                    "start": self.iso(new_start),
-                    "tz": "Asia/Tokyo",
-                    "csrf_token": csrf,
-                },
-                allow_redirects=False,
-            )
+            response = self.reschedule(booking, new_start, "Asia/Tokyo")
         self.assertEqual(response.status_code, 303, response.text[:1000])
         hook.assert_called_once()
         self.assertEqual(self.bookings(), booking)

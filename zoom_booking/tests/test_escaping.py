@@ -54,18 +54,6 @@ class TestGuestTextIsEscaped(BookingHttpCase):
         self.assertEqual(booking.booking_guest_notes, NOTES)
         return booking
 
-    def mails_of(self, booking):
-        return (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("model", "=", "calendar.attendee"),
-                    ("res_id", "in", booking.attendee_ids.ids),
-                ]
-            )
-        )
-
     def assert_mails_escaped(self, booking, count):
         mails = self.mails_of(booking)
         self.assertEqual(len(mails), count, mails.mapped("subject"))

@@ -50,6 +50,15 @@ class ZoomMeetingCase(BookingHttpCase):
         self.env.cr.postcommit.run()
         self.env.invalidate_all()
 
+    def zoom_refuses_meetings(self):
+        """Zoom answers the next create with a validation error."""
+        self.zoom.add_fault(
+            method="POST",
+            path="/v2/users/me/meetings",
+            status=400,
+            body={"code": 300, "message": "Validation Failed."},
+        )
+
     def run_cron(self):
         """The Zoom cron, as if its time had come."""
         self.env["calendar.event"].with_context(active_test=False).search(
@@ -57,19 +66,6 @@ class ZoomMeetingCase(BookingHttpCase):
         ).write({"zoom_next_attempt": datetime.now() - timedelta(seconds=1)})
         self.env["calendar.event"]._zoom_cron_sync()
         self.env.invalidate_all()
-
-    def mails_of(self, booking, subject_part):
-        return (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("model", "=", "calendar.attendee"),
-                    ("res_id", "in", booking.attendee_ids.ids),
-                    ("subject", "ilike", subject_part),
-                ]
-            )
-        )
 
     def ics_of(self, mail):
         (attachment,) = mail.attachment_ids.filtered(
@@ -253,18 +249,7 @@ class TestZoomMeetingFollowsTheBooking(ZoomMeetingCase):
         booking, _url = self.book_zoom()
         meeting_id = booking.zoom_meeting_id
         new_start = self.next_slot(days=4, hour=5)
-        token = booking.booking_access_token
-        page = self.url_open(f"/book/booking/{token}/reschedule")
-        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        response = self.url_open(
-            f"/book/booking/{token}/reschedule",
-            data={
-                "start": self.iso(new_start),
-                "tz": "Europe/Paris",
-                "csrf_token": csrf,
-            },
-            allow_redirects=False,
-        )
+        response = self.reschedule(booking, new_start, "Europe/Paris")
         self.assertEqual(response.status_code, 303, response.text[:500])
         (patch_call,) = self.zoom.requests(method="PATCH")
         self.assertEqual(patch_call["path"], f"/v2/meetings/{meeting_id}")
@@ -334,11 +319,9 @@ class TestZoomMeetingFollowsTheBooking(ZoomMeetingCase):
         booking, _url = self.book_zoom()
         meeting_id = booking.zoom_meeting_id
         token = booking.booking_access_token
-        page = self.url_open(f"/book/booking/{token}")
-        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
         response = self.url_open(
             f"/book/booking/{token}/cancel",
-            data={"csrf_token": csrf},
+            data={"csrf_token": self.csrf_of(f"/book/booking/{token}")},
             allow_redirects=False,
         )
         self.assertIn(response.status_code, (200, 303))
@@ -524,12 +507,7 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.assertTrue(self.zoom.requests(method="GET", path="/v2/users/me/meetings"))
 
     def test_zoom_refuses_the_meeting(self):
-        self.zoom.add_fault(
-            method="POST",
-            path="/v2/users/me/meetings",
-            status=400,
-            body={"code": 300, "message": "Validation Failed."},
-        )
+        self.zoom_refuses_meetings()
         booking, _url = self.book_zoom()
         self.assertEqual(booking.booking_state, "confirmed")
         self.assertEqual(booking.zoom_status, "failed")
@@ -544,12 +522,7 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
 @tagged("post_install", "-at_install")
 class TestZoomBlockOfTheEventForm(ZoomMeetingCase):
     def test_tour_failed_meeting_then_retry_now(self):
-        self.zoom.add_fault(
-            method="POST",
-            path="/v2/users/me/meetings",
-            status=400,
-            body={"code": 300, "message": "Validation Failed."},
-        )
+        self.zoom_refuses_meetings()
         booking, _url = self.book_zoom()
         self.assertEqual(booking.zoom_status, "failed")
         self.start_tour(
