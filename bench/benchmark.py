@@ -667,9 +667,11 @@ class Benchmark:
         if not tokens:
             return []
         return self.db.sql(
-            """SELECT id, zoom_status, zoom_meeting_id, zoom_pending, zoom_last_error
-                 FROM calendar_event WHERE booking_access_token = ANY(%s)
-                ORDER BY id""",
+            """SELECT e.id, e.zoom_status, e.zoom_meeting_id, j.work, e.zoom_last_error
+                 FROM calendar_event e
+                 LEFT JOIN zoom_meeting_job j ON j.event_id = e.id
+                WHERE e.booking_access_token = ANY(%s)
+                ORDER BY e.id""",
             [list(tokens)],
         )
 
@@ -1112,8 +1114,7 @@ class Benchmark:
         rounds = 0
         while time.monotonic() < deadline:
             left = self.db.sql(
-                "SELECT count(*) FROM calendar_event WHERE id = ANY(%s) "
-                "AND zoom_pending IS NOT NULL",
+                "SELECT count(*) FROM zoom_meeting_job WHERE event_id = ANY(%s)",
                 [event_ids],
             )[0][0]
             if not left:
@@ -1124,23 +1125,23 @@ class Benchmark:
             # transaction fail (serialization), which costs a whole lease.
             pg_exec(
                 self.db_name,
-                """UPDATE calendar_event
-                      SET zoom_next_attempt = now() at time zone 'UTC'
-                    WHERE id = ANY(%s) AND zoom_pending IS NOT NULL
-                      AND zoom_next_attempt IS NOT NULL
-                      AND (zoom_lease_until IS NULL
-                           OR zoom_lease_until < now() at time zone 'UTC')""",
+                """UPDATE zoom_meeting_job
+                      SET next_attempt = now() at time zone 'UTC'
+                    WHERE event_id = ANY(%s) AND next_attempt IS NOT NULL
+                      AND (lease_until IS NULL
+                           OR lease_until < now() at time zone 'UTC')""",
                 [event_ids],
             )
             cr, env = self.db.env_cursor()
             with cr:
-                env["calendar.event"]._zoom_cron_sync()
+                env["zoom.meeting.job"]._cron_run()
             rounds += 1
             time.sleep(0.5)
         recovery = time.perf_counter() - recovery_started
         self.notes.append(
-            "outage: recovery simulates time passing: zoom_next_attempt of the "
-            "pending events set to now (SQL), then calendar.event._zoom_cron_sync() "
+            "outage: recovery simulates time passing: next_attempt of the "
+            "pending zoom.meeting.job rows set to now (SQL), then "
+            "zoom.meeting.job._cron_run() "
             f"called in-process, {rounds} round(s), {recovery:.1f} s "
             "(the real cron worker runs too)"
         )
@@ -1149,7 +1150,7 @@ class Benchmark:
         for e in events:
             states[(e[1], e[3])] = states.get((e[1], e[3]), 0) + 1
         self.notes.append(
-            f"outage: after recovery (zoom_status, zoom_pending): {states}"
+            f"outage: after recovery (zoom_status, job work): {states}"
         )
         created = sum(1 for e in events if e[1] == "created" and e[2])
         self.row(

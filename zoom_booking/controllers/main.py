@@ -6,7 +6,6 @@ from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
-from ..models.booking_calendar import BookingBusyError, SlotTakenError
 from ..models.zoom_connection import ZoomConnectError
 
 _logger = logging.getLogger(__name__)
@@ -82,13 +81,7 @@ class BookingController(http.Controller):
     def _render_calendar(self, calendar, error=None, form=None, booking=None):
         status = 200
         if error:
-            status = (
-                409
-                if isinstance(error, SlotTakenError)
-                else 503
-                if isinstance(error, BookingBusyError)
-                else 400
-            )
+            status = getattr(error, "http_status", 400)
             error = error.args[0]
         return request.render(
             "zoom_booking.booking_page",

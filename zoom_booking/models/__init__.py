@@ -1,4 +1,5 @@
 from . import (
+    zoom_meeting_mixin,
     booking_calendar,
     booking_calendar_availability,
     calendar_event,
@@ -7,6 +8,6 @@ from . import (
     zoom_call_log,
     zoom_connection,
     zoom_data_purge,
-    zoom_meeting_cleanup,
+    zoom_meeting_job,
     zoom_webhook_event,
 )

@@ -1,29 +1,32 @@
-"""Booking calendars: what a guest can book with a host, and when.
+"""booking.calendar: what a guest can book with a host, and when.
 
-The slot computation is split in two:
-
-* :func:`compute_free_slots` is a pure function on sorted UTC intervals, easy to
-  test without the ORM, linear in (slots + busy intervals);
-* :meth:`BookingCalendar._get_free_slots` builds its inputs: the weekly
-  availability in the host's timezone turned into UTC windows, and the host's
-  busy time read with a single query.
+The slot maths are pure functions in ``tools/slots.py``; this model builds their
+inputs (the weekly availability in the host's timezone, the host's busy time
+read with a single query) and confirms the guests' bookings.
 """
 
-import random
 import re
 import secrets
-import unicodedata
-from datetime import datetime, time, timedelta
-from time import monotonic, sleep
+from datetime import timedelta
 
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import email_normalize, html2plaintext
 
 from odoo.addons.base.models.res_partner import _tz_get
+
+from ..exceptions import BookingError, SlotTakenError
+from ..tools.slots import (
+    availability_windows,
+    compute_free_slots,
+    format_utc,
+    local_to_utc,
+    parse_utc,
+)
+from ..tools.text import has_control_chars, slugify
+from ..tools.transaction import run_in_own_transaction
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
@@ -39,185 +42,6 @@ WEEKDAYS = [
     ("5", "Saturday"),
     ("6", "Sunday"),
 ]
-
-
-# Control characters (NUL included, which PostgreSQL refuses) have no place in
-# a guest's answers.
-CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-class BookingError(UserError):
-    """A guest's request cannot be honoured; the message is shown to the guest."""
-
-
-class BookingBusyError(BookingError):
-    """Too many bookings of the same host at once: the guest may try again."""
-
-
-class SlotTakenError(BookingError):
-    """The chosen slot is no longer free (typically: another guest just took it)."""
-
-
-# ------------------------------------------------------------------ pure helpers
-def merge_intervals(intervals):
-    """Sort ``(start, end)`` intervals and merge the overlapping or touching ones.
-
-    The result is sorted with increasing, disjoint intervals, so both starts and
-    ends are monotonic: what the two-pointer sweep relies on.
-    """
-    merged = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def compute_free_slots(
-    windows,
-    busy,
-    duration,
-    step=None,
-    buffer_before=timedelta(0),
-    buffer_after=timedelta(0),
-    earliest=None,
-    latest=None,
-):
-    """Start times of the free slots, as a sorted list.
-
-    :param windows: ``(start, end)`` naive UTC datetimes when the host is available
-    :param busy: ``(start, end)`` naive UTC datetimes when the host is busy
-    :param duration: ``timedelta``, length of a booking
-    :param step: ``timedelta`` between two slot starts (default: ``duration``)
-    :param buffer_before: free time needed before a booking
-    :param buffer_after: free time needed after a booking
-    :param earliest: no slot starts before this (notice, start of the range)
-    :param latest: no slot starts at or after this (horizon, end of the range)
-
-    Both lists are sorted (O(n log n)) and then swept once with two pointers, so
-    the sweep costs O(slots + busy), never O(slots * busy).
-    """
-    step = step or duration
-    if duration <= timedelta(0) or step <= timedelta(0):
-        return []
-    windows = merge_intervals(windows)
-    busy = merge_intervals(busy)
-    slots = []
-    b = 0
-    for w_start, w_end in windows:
-        start = w_start
-        if earliest is not None and start < earliest:
-            # First step of this window at or after ``earliest``.
-            start += -((start - earliest) // step) * step
-        while start + duration <= w_end:
-            if latest is not None and start >= latest:
-                return slots
-            low = start - buffer_before
-            high = start + duration + buffer_after
-            # Busy intervals ending before this slot can't matter to later slots.
-            while b < len(busy) and busy[b][1] <= low:
-                b += 1
-            if b < len(busy) and busy[b][0] < high:
-                # Skip straight past the conflicting busy interval.
-                start += max(1, -((busy[b][1] - low) // -step)) * step
-                continue
-            slots.append(start)
-            start += step
-    return slots
-
-
-def availability_windows(lines, tz_name, first_day, last_day):
-    """UTC windows of weekly availability ``lines`` for local days in a range.
-
-    :param lines: iterable of ``(weekday, hour_from, hour_to)``, weekday 0=Monday,
-        hours as floats in the host's local time (24.0 = end of day)
-    :param tz_name: the host's IANA timezone
-    :param first_day: first local ``date`` (inclusive)
-    :param last_day: last local ``date`` (inclusive)
-
-    Local wall-clock times are converted day by day, so each day gets its own UTC
-    offset: on a daylight-saving day the window is shorter or longer in real time,
-    and wall-clock times that don't exist are moved past the gap.
-    """
-    tz = pytz.timezone(tz_name)
-    by_weekday = {}
-    for weekday, hour_from, hour_to in lines:
-        by_weekday.setdefault(int(weekday), []).append((hour_from, hour_to))
-    windows = []
-    day = first_day
-    while day <= last_day:
-        for hour_from, hour_to in by_weekday.get(day.weekday(), ()):
-            start = _local_to_utc(tz, day, hour_from)
-            end = _local_to_utc(tz, day, hour_to)
-            if end > start:
-                windows.append((start, end))
-        day += timedelta(days=1)
-    return sorted(windows)
-
-
-def _local_to_utc(tz, day, hours):
-    minutes = round(hours * 60)
-    naive = datetime.combine(day, time()) + timedelta(minutes=minutes)
-    # is_dst=False: a skipped time (spring forward) is read with the offset before
-    # the gap and lands after it; a repeated time (fall back) takes its 2nd reading.
-    local = tz.localize(naive, is_dst=False)
-    return local.astimezone(pytz.utc).replace(tzinfo=None)
-
-
-def parse_utc(value):
-    """Parse an ISO-8601 UTC datetime string into a naive UTC datetime, or None."""
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(pytz.utc).replace(tzinfo=None)
-    return parsed.replace(microsecond=0)
-
-
-def format_utc(value):
-    """A naive UTC datetime as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def slugify(value):
-    """A URL-safe slug: lowercase ASCII words separated by dashes."""
-    text = unicodedata.normalize("NFKD", value or "")
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
-
-
-def run_in_own_transaction(env, work, max_wait=8.0):
-    """``work(new_env)`` in a transaction of its own, committed; retried at once
-    with a fresh snapshot when a concurrent booking of the same host won.
-
-    :raise BookingBusyError: when it keeps losing for ``max_wait`` seconds
-    """
-    deadline = monotonic() + max_wait
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with env.registry.cursor() as cr:
-                return work(env(cr=cr))
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            if monotonic() > deadline:
-                raise BookingBusyError(
-                    env._(
-                        "Many guests are booking this calendar right now: "
-                        "please confirm again in a moment."
-                    )
-                ) from None
-            sleep(random.uniform(0.01, min(0.25, 0.02 * attempt)))
 
 
 # ------------------------------------------------------------------ models
@@ -567,8 +391,8 @@ class BookingCalendar(models.Model):
         intervals = []
         for ev_start, ev_stop, allday, start_date, stop_date in self.env.cr.fetchall():
             if allday and start_date and stop_date:
-                ev_start = _local_to_utc(tz, start_date, 0)
-                ev_stop = _local_to_utc(tz, stop_date + timedelta(days=1), 0)
+                ev_start = local_to_utc(tz, start_date, 0)
+                ev_stop = local_to_utc(tz, stop_date + timedelta(days=1), 0)
             if ev_stop > start and ev_start < stop:
                 intervals.append((ev_start, ev_stop))
         return intervals
@@ -584,8 +408,8 @@ class BookingCalendar(models.Model):
         self.ensure_one()
         now = (now or fields.Datetime.now()).replace(microsecond=0)
         guest_tz = pytz.timezone(tz_name)
-        range_start = _local_to_utc(guest_tz, first_day, 0)
-        range_stop = _local_to_utc(guest_tz, last_day + timedelta(days=1), 0)
+        range_start = local_to_utc(guest_tz, first_day, 0)
+        range_stop = local_to_utc(guest_tz, last_day + timedelta(days=1), 0)
         earliest = max(range_start, now + timedelta(hours=self.min_notice_hours))
         latest = min(range_stop, now + timedelta(days=self.max_days_ahead))
         if earliest >= latest:
@@ -724,7 +548,7 @@ class BookingCalendar(models.Model):
             if not isinstance(value, str):
                 value = ""
             value = value.strip()
-            if CONTROL_CHARS_RE.search(value.replace("\n", "").replace("\t", "")):
+            if has_control_chars(value):
                 raise BookingError(
                     _(
                         "%(field)s contains characters that can't be stored.",

@@ -1,3 +1,5 @@
+"""booking.calendar.availability: the weekly hours a booking calendar offers."""
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 

@@ -112,7 +112,6 @@ class ResUsers(models.Model):
         events._zoom_plan_create(
             self, booking_confirmation_mailed=True, zoom_link_mailed=False
         )
-        events._zoom_sync_after_commit()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

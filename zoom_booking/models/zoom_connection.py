@@ -11,6 +11,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
 from ..tools import zoom_client
+from ..tools.transaction import after_commit
 from ..tools.zoom_client import (
     ZoomClient,
     ZoomError,
@@ -34,7 +35,40 @@ class ZoomNeedsReconnect(ZoomError):
     """The host's Zoom connection is missing or must be renewed by its owner."""
 
 
+class ZoomApi:
+    """The Zoom API as one connection's user: the client's calls, each with the
+    connection's access token (refreshed in one place, the connection)."""
+
+    def __init__(self, connection, client):
+        self._connection = connection
+        self._client = client
+
+    def get_me(self):
+        return self._connection._call_with_token(self._client.get_me)
+
+    def create_meeting(self, body):
+        return self._connection._call_with_token(self._client.create_meeting, body)
+
+    def update_meeting(self, meeting_id, body):
+        return self._connection._call_with_token(
+            self._client.update_meeting, meeting_id, body
+        )
+
+    def delete_meeting(self, meeting_id):
+        return self._connection._call_with_token(
+            self._client.delete_meeting, meeting_id
+        )
+
+    def get_meeting(self, meeting_id):
+        return self._connection._call_with_token(self._client.get_meeting, meeting_id)
+
+    def list_upcoming_meetings(self):
+        return self._connection._call_with_token(self._client.list_upcoming_meetings)
+
+
 class ZoomConnection(models.Model):
+    """zoom.connection: one user's link to their Zoom account, and its tokens."""
+
     _name = "zoom.connection"
     _description = "Zoom connection"
     _rec_name = "user_id"
@@ -271,21 +305,22 @@ class ZoomConnection(models.Model):
         )
 
     # ---------------------------------------------------------- calling Zoom
-    def _call(self, method_name, *args, **kwargs):
-        """Call ``ZoomClient.<method_name>(token, *args)`` as this connection.
-
-        An expired or refused access token (401, code 124) is refreshed and the
-        call retried once.
-        """
+    def _zoom_api(self, call_logger=None):
+        """This connection's Zoom API: :class:`ZoomApi`, whose calls carry a
+        valid access token."""
         self.ensure_one()
-        client = self._zoom_client(call_logger=kwargs.pop("call_logger", None))
-        token = self._get_access_token()
+        return ZoomApi(self, self._zoom_client(call_logger=call_logger))
+
+    def _call_with_token(self, func, *args):
+        """``func(token, *args)`` with this connection's access token. A token
+        Zoom refuses (401, code 124) is refreshed and the call retried once."""
+        self.ensure_one()
         try:
-            return getattr(client, method_name)(token, *args, **kwargs)
+            return func(self._get_access_token(), *args)
         except zoom_client.ZoomAuthError:
             token = self._get_access_token(force_refresh=True)
             try:
-                return getattr(client, method_name)(token, *args, **kwargs)
+                return func(token, *args)
             except zoom_client.ZoomAuthError as exc:
                 with self.env.registry.cursor() as token_cr:
                     self.with_env(self.env(cr=token_cr, su=True))._mark_needs_reconnect(
@@ -412,23 +447,14 @@ class ZoomConnection(models.Model):
         return connection.sudo(False)
 
     def _on_connected(self):
-        """The connection works (again): Zoom meetings waiting for it are made now."""
-        events = (
-            self.env["calendar.event"]
+        """The connection works (again): Zoom work waiting for it is done now."""
+        jobs = (
+            self.env["zoom.meeting.job"]
             .sudo()
-            .with_context(active_test=False)
-            .search(
-                [
-                    ("zoom_host_id", "in", self.user_id.ids),
-                    ("zoom_pending", "!=", False),
-                ]
-            )
+            .search([("host_id", "in", self.user_id.ids)])
         )
-        if events:
-            events.write(
-                {"zoom_next_attempt": fields.Datetime.now(), "zoom_lease_until": False}
-            )
-            events._zoom_sync_after_commit()
+        if jobs:
+            jobs._due_now()
 
     # --------------------------------------------------------- disconnect
     def _disconnect(self, revoke=True):
@@ -445,7 +471,7 @@ class ZoomConnection(models.Model):
         users = self.user_id
         self.sudo().unlink()
         for user in users:
-            self._purge_zoom_data(user, reason)
+            self.env["zoom.data.purge"]._purge_user(user, reason)
         if revoke and settings["client_id"]:
             for token in filter(None, tokens):
                 self._revoke_after_commit(settings, token)
@@ -467,38 +493,8 @@ class ZoomConnection(models.Model):
         )
 
     @api.model
-    def _purge_zoom_data(self, user, reason):
-        """Remove from Odoo every Zoom join URL, meeting ID and passcode of the
-        user's events, past and future: the event fields and their copies in
-        location, description, chatter, tracking, unsent mails, invitations and
-        Zoom call logs. Records one audit line, without the removed values."""
-        # Meetings of deleted events still waiting to be deleted at Zoom: Odoo
-        # may no longer act on that account, and must forget their IDs.
-        self.env["zoom.meeting.cleanup"].sudo().search(
-            [("host_id", "=", user.id)]
-        ).unlink()
-        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
-        events = Event.search([("zoom_host_id", "=", user.id)])
-        if not events:
-            return self.env["zoom.data.purge"]
-        counts = events._zoom_purge()
-        return (
-            self.env["zoom.data.purge"]
-            .sudo()
-            .create(
-                dict(
-                    counts,
-                    user_id=user.id,
-                    done_by_id=self.env.user.id,
-                    reason=reason,
-                )
-            )
-        )
-
-    @api.model
     def _revoke_after_commit(self, settings, token):
-        @self.env.cr.postcommit.add
-        def revoke():
+        def revoke(_env):
             client = ZoomClient(
                 settings["oauth_base_url"],
                 settings["api_base_url"],
@@ -510,3 +506,5 @@ class ZoomConnection(models.Model):
             except ZoomError as exc:
                 # Best effort: the tokens are already gone from Odoo.
                 _logger.info("Zoom token revocation failed: %s", exc)
+
+        after_commit(self.env, revoke)

@@ -51,6 +51,12 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
             .search([("booking_calendar_id", "=", (calendar or self.calendar).id)])
         )
 
+    def connect_host_zoom(self):
+        """The host connects their Zoom account, then guests book anonymously."""
+        self.connect_zoom(self.host)
+        self.logout()
+        self.zoom.clear_requests()
+
     def csrf_of(self, url):
         """The CSRF token of the form on the page at ``url``."""
         return CSRF_RE.search(self.url_open(url).text).group(1)
@@ -208,21 +214,24 @@ class TestBookingFlow(BookingHttpCase):
                     self.assertIn(booking.videocall_location, page.text)
 
     def test_guest_cancels(self):
+        self.connect_host_zoom()
         start = self.next_slot()
         location = self.book(start).headers["Location"]
         booking = self.bookings()
+        meeting_id = booking.zoom_meeting_id
+        self.assertTrue(meeting_id)
         token = booking.booking_access_token
         csrf = CSRF_RE.search(self.url_open(location).text).group(1)
-        with patch.object(
-            type(self.env["calendar.event"]), "_zoom_booking_cancelled", autospec=True
-        ) as hook:
-            response = self.url_open(
-                f"/book/booking/{token}/cancel",
-                data={"csrf_token": csrf},
-                allow_redirects=False,
-            )
+        response = self.url_open(
+            f"/book/booking/{token}/cancel",
+            data={"csrf_token": csrf},
+            allow_redirects=False,
+        )
         self.assertEqual(response.status_code, 303, response.text[:1000])
-        hook.assert_called_once()
+        # The cancel deleted the meeting in the host's Zoom.
+        (delete,) = self.zoom.requests(method="DELETE")
+        self.assertEqual(delete["path"], f"/v2/meetings/{meeting_id}")
+        self.assertEqual(self.zoom.meetings(), [])
         self.assertRecordValues(
             booking, [{"booking_state": "cancelled", "active": False}]
         )
@@ -244,9 +253,12 @@ class TestBookingFlow(BookingHttpCase):
     def test_guest_reschedules(self):
         self.calendar.duration = 60
         self.calendar.slot_interval = 30
+        self.connect_host_zoom()
         start = self.next_slot()
         self.book(start)
         booking = self.bookings()
+        meeting_id = booking.zoom_meeting_id
+        self.assertTrue(meeting_id)
         token = booking.booking_access_token
         page = self.url_open(f"/book/booking/{token}/reschedule")
         self.assertEqual(page.status_code, 200)
@@ -262,14 +274,14 @@ class TestBookingFlow(BookingHttpCase):
             "&tz=UTC"
         ).json()["slots"]
         self.assertNotIn(self.iso(new_start), public)
-        with patch.object(
-            type(self.env["calendar.event"]),
-            "_zoom_booking_rescheduled",
-            autospec=True,
-        ) as hook:
-            response = self.reschedule(booking, new_start, "Asia/Tokyo")
+        response = self.reschedule(booking, new_start, "Asia/Tokyo")
         self.assertEqual(response.status_code, 303, response.text[:1000])
-        hook.assert_called_once()
+        # The move moved the meeting in the host's Zoom.
+        (move,) = self.zoom.requests(method="PATCH")
+        self.assertEqual(move["path"], f"/v2/meetings/{meeting_id}")
+        (meeting,) = self.zoom.meetings()
+        self.assertEqual(meeting["start_time"], self.iso(new_start))
+        self.assertEqual(meeting["duration"], 60)
         self.assertEqual(self.bookings(), booking)
         self.assertEqual(
             (booking.start, booking.stop), (new_start, new_start + timedelta(hours=1))
@@ -277,15 +289,20 @@ class TestBookingFlow(BookingHttpCase):
         self.assertEqual(booking.booking_guest_tz, "Asia/Tokyo")
 
     def test_host_cancels_from_back_end(self):
+        self.connect_host_zoom()
         self.book(self.next_slot())
         booking = self.bookings()
+        meeting_id = booking.zoom_meeting_id
         with self.assertRaises(AccessError):
             booking.with_user(self.other_host).action_booking_cancel()
-        with patch.object(
-            type(self.env["calendar.event"]), "_zoom_booking_cancelled", autospec=True
-        ) as hook:
-            booking.with_user(self.host).action_booking_cancel()
-        hook.assert_called_once()
+        booking.with_user(self.host).action_booking_cancel()
+        # What a real commit does next: flush, then the post-commit hooks.
+        self.env.flush_all()
+        self.env.cr.postcommit.run()
+        self.env.invalidate_all()
+        (delete,) = self.zoom.requests(method="DELETE")
+        self.assertEqual(delete["path"], f"/v2/meetings/{meeting_id}")
+        self.assertEqual(self.zoom.meetings(), [])
         self.assertRecordValues(
             booking, [{"booking_state": "cancelled", "active": False}]
         )

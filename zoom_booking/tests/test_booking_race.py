@@ -14,7 +14,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from ..models.booking_calendar import SlotTakenError
+from ..exceptions import SlotTakenError
 from .common import BookingCalendarMixin
 
 

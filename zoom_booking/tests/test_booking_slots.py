@@ -7,7 +7,7 @@ import pytz
 from odoo.fields import Command
 from odoo.tests import TransactionCase, freeze_time, new_test_user, tagged
 
-from ..models.booking_calendar import availability_windows, compute_free_slots
+from ..tools.slots import availability_windows, compute_free_slots
 from .common import BookingCalendarMixin
 
 H = timedelta(hours=1)

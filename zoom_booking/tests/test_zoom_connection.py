@@ -231,7 +231,7 @@ class TestZoomTokens(ZoomBookingCase):
     def test_expired_access_token_is_refreshed_and_call_retried(self):
         connection = self.connect_zoom(self.host)
         self.zoom.expire_access_tokens(self.host.email)
-        me = connection._call("get_me")
+        me = connection._zoom_api().get_me()
         self.assertEqual(me["email"], self.host.email)
         statuses = [r["status"] for r in self.zoom.requests(path="/v2/users/me")]
         self.assertEqual(statuses, [200, 401, 200])

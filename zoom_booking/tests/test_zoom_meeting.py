@@ -61,10 +61,10 @@ class ZoomMeetingCase(BookingHttpCase):
 
     def run_cron(self):
         """The Zoom cron, as if its time had come."""
-        self.env["calendar.event"].with_context(active_test=False).search(
-            [("zoom_pending", "!=", False)]
-        ).write({"zoom_next_attempt": datetime.now() - timedelta(seconds=1)})
-        self.env["calendar.event"]._zoom_cron_sync()
+        self.env["zoom.meeting.job"].search([]).write(
+            {"next_attempt": datetime.now() - timedelta(seconds=1)}
+        )
+        self.env["zoom.meeting.job"]._cron_run()
         self.env.invalidate_all()
 
     def ics_of(self, mail):
@@ -356,16 +356,16 @@ class TestZoomMeetingFollowsTheBooking(ZoomMeetingCase):
         booking.with_user(self.host).unlink()
         self.after_commit()
         # The meeting is still owed a deletion, and nothing is lost.
-        cleanup = self.env["zoom.meeting.cleanup"].search(
-            [("meeting_id", "=", meeting_id)]
+        job = self.env["zoom.meeting.job"].search([("meeting_id", "=", meeting_id)])
+        self.assertRecordValues(
+            job, [{"event_id": False, "work": "delete", "attempts": 1}]
         )
-        self.assertEqual(cleanup.attempts, 1)
-        self.assertTrue(cleanup.last_error)
+        self.assertTrue(job.last_error)
         self.assertEqual(len(self.zoom.meetings()), 1)
         self.zoom.clear_faults()
-        cleanup.next_attempt = datetime.now() - timedelta(seconds=1)
-        self.env["calendar.event"]._zoom_cron_sync()
-        self.assertFalse(cleanup.exists())
+        job.next_attempt = datetime.now() - timedelta(seconds=1)
+        self.env["zoom.meeting.job"]._cron_run()
+        self.assertFalse(job.exists())
         self.assertEqual(self.zoom.meetings(), [])
 
     def test_cancel_when_meeting_already_gone(self):
@@ -442,7 +442,7 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.assertEqual(third.zoom_status, "created")
         self.env.invalidate_all()
         self.assertTrue(first.zoom_next_attempt <= datetime.now())
-        self.env["calendar.event"]._zoom_cron_sync()
+        self.env["zoom.meeting.job"]._cron_run()
         self.env.invalidate_all()
         self.assertEqual((first | second).mapped("zoom_status"), ["created"] * 2)
         self.assertEqual(len(self.zoom.meetings()), 3)

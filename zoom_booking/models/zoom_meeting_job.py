@@ -1,0 +1,415 @@
+"""zoom.meeting.job: every change Odoo still has to make at Zoom, one row each,
+done after commit or by one cron with one backoff until Zoom confirms."""
+
+import logging
+import time
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import MissingError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+
+from ..tools.transaction import after_commit
+from ..tools.zoom_client import (
+    ZoomError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomUnavailable,
+)
+from .zoom_connection import ZoomNeedsReconnect
+
+_logger = logging.getLogger(__name__)
+
+# How long a worker may take to do a job before another may.
+LEASE = timedelta(minutes=2)
+# The longest a request waits on Zoom after its commit (the cron has no limit).
+GUEST_WAIT_SECONDS = 5.0
+FIRST_BACKOFF = 30  # seconds, doubled at each failed attempt
+MAX_BACKOFF = 3600
+
+
+class ZoomMeetingJob(models.Model):
+    """One create, update or delete still to do at Zoom.
+
+    A job of an event follows the event (one at most per event); a job whose
+    event was deleted keeps the meeting's ID, so its deletion at Zoom survives
+    an outage. Claimed with a lease, so that of several workers or Odoo nodes
+    exactly one talks to Zoom for it at a time.
+    """
+
+    _name = "zoom.meeting.job"
+    _description = "Zoom meeting change to make"
+    _order = "next_attempt, id"
+
+    event_id = fields.Many2one(
+        "calendar.event",
+        "Event",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+    )
+    host_id = fields.Many2one(
+        "res.users",
+        "Zoom host",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    work = fields.Selection(
+        [("create", "Create"), ("update", "Update"), ("delete", "Delete")],
+        "Zoom work to do",
+        required=True,
+        readonly=True,
+    )
+    meeting_id = fields.Char(
+        "Zoom meeting ID",
+        readonly=True,
+        help="The meeting to delete, once its event is gone.",
+    )
+    reference = fields.Char(
+        readonly=True,
+        help="The meeting's reference in its agenda, to find it again at Zoom "
+        "when its event is gone.",
+    )
+    attempts = fields.Integer(readonly=True)
+    next_attempt = fields.Datetime(
+        readonly=True, index=True, help="Empty: waits for the host to reconnect."
+    )
+    lease_until = fields.Datetime(readonly=True)
+    create_unsure = fields.Boolean(
+        "Created but unanswered",
+        readonly=True,
+        help="A create request got no answer: Zoom may have created the meeting.",
+    )
+    last_error = fields.Char(readonly=True)
+
+    _sql_constraints = [
+        (
+            "event_unique",
+            "UNIQUE(event_id)",
+            "An event has at most one Zoom job at a time.",
+        ),
+    ]
+
+    # ------------------------------------------------------------ planning
+    def _run_after_commit(self):
+        """Do these jobs once this transaction is committed."""
+        ids = [job_id for job_id in self.ids if job_id]
+        if not ids:
+            return
+        # Whoever waits on this (a guest confirming) waits for Zoom only so long;
+        # what does not fit is left to the cron.
+        deadline = time.monotonic() + GUEST_WAIT_SECONDS
+        after_commit(
+            self.env,
+            lambda env: env["zoom.meeting.job"]._run(ids),
+            context={"zoom_booking_deadline": deadline},
+        )
+
+    def _due_now(self):
+        """Make these jobs due at once, lease ended, and run them after commit."""
+        self.write({"next_attempt": fields.Datetime.now(), "lease_until": False})
+        self._run_after_commit()
+
+    # ------------------------------------------------------------ running
+    @api.model
+    def _cron_run(self, limit=200):
+        """Cron: do the jobs whose time has come."""
+        now = fields.Datetime.now()
+        jobs = self.sudo().search(
+            [
+                ("next_attempt", "!=", False),
+                ("next_attempt", "<=", now),
+                "|",
+                ("lease_until", "=", False),
+                ("lease_until", "<", now),
+            ],
+            order="next_attempt",
+            limit=limit,
+        )
+        self._run(jobs.ids)
+        self._trigger_next_attempt()
+
+    @api.model
+    def _trigger_next_attempt(self):
+        nxt = self.sudo().search(
+            [("next_attempt", "!=", False)], order="next_attempt", limit=1
+        )
+        if nxt:
+            cron = self.env.ref("zoom_booking.ir_cron_zoom_meeting_sync", False)
+            if cron:
+                cron.sudo()._trigger(max(nxt.next_attempt, fields.Datetime.now()))
+
+    @api.model
+    def _run(self, job_ids):
+        """Do these jobs, each in transactions of its own: claim it, talk to
+        Zoom, record the outcome."""
+        registry = self.env.registry
+        context = dict(self.env.context, active_test=False)
+        deadline = context.get("zoom_booking_deadline")
+        for job_id in job_ids:
+            if deadline and deadline - time.monotonic() < 0.5:
+                # Out of time: the cron does the rest.
+                self._trigger_next_attempt()
+                break
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, context)
+                    claim = env["zoom.meeting.job"]._claim(job_id)
+                if not claim:
+                    continue
+                for attempt in range(3):
+                    try:
+                        with registry.cursor() as cr:
+                            env = api.Environment(cr, SUPERUSER_ID, context)
+                            answered = env["zoom.meeting.job"].browse(job_id)._do(claim)
+                        break
+                    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                        # The event changed while Zoom was answering: do it again
+                        # on the new state; a create that happened is adopted.
+                        if attempt == 2:
+                            raise
+                        claim = dict(
+                            claim, unsure=claim["unsure"] or claim["work"] == "create"
+                        )
+                if answered:
+                    self._hurry_host(claim["host_id"])
+            except Exception:
+                # Left with its lease: retried when the lease ends.
+                _logger.exception("Zoom job %s failed", job_id)
+
+    @api.model
+    def _hurry_host(self, host_id):
+        """Zoom answers again for this host: the host's jobs that wait for a
+        retry are done now rather than at the end of their backoff."""
+        now = fields.Datetime.now()
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute(
+                    """UPDATE zoom_meeting_job SET next_attempt = %(now)s
+                        WHERE id IN (
+                            SELECT id FROM zoom_meeting_job
+                             WHERE host_id = %(host)s
+                               AND next_attempt > %(now)s
+                               AND (lease_until IS NULL OR lease_until < %(now)s)
+                               FOR NO KEY UPDATE SKIP LOCKED)
+                    RETURNING id""",
+                    {"now": now, "host": host_id},
+                    log_exceptions=False,
+                )
+                if cr.fetchall():
+                    api.Environment(cr, SUPERUSER_ID, {}).ref(
+                        "zoom_booking.ir_cron_zoom_meeting_sync"
+                    )._trigger()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            pass  # a worker is on it already
+
+    @api.model
+    def _claim(self, job_id):
+        """Take the job for a while, so no other worker does it too."""
+        now = fields.Datetime.now()
+        try:
+            # From here until its answer is recorded, a create may have
+            # happened at Zoom: create_unsure is set with the lease.
+            self.env.cr.execute(
+                """UPDATE zoom_meeting_job j
+                      SET lease_until = %(until)s, attempts = COALESCE(j.attempts, 0) + 1,
+                          create_unsure = j.create_unsure OR j.work = 'create'
+                     FROM (SELECT id, create_unsure FROM zoom_meeting_job
+                            WHERE id = %(id)s
+                              AND (lease_until IS NULL OR lease_until < %(now)s)
+                              FOR NO KEY UPDATE SKIP LOCKED) AS old
+                    WHERE j.id = old.id
+                RETURNING j.work, old.create_unsure, j.host_id""",
+                {"id": job_id, "now": now, "until": now + LEASE},
+            )
+        except psycopg2.errors.SerializationFailure:
+            return None  # another worker just took it
+        row = self.env.cr.fetchone()
+        if not row:
+            return None
+        self.browse(job_id).invalidate_recordset()
+        return {"work": row[0], "unsure": row[1], "host_id": row[2]}
+
+    def _done(self):
+        """The job is done (or given up): it leaves the queue."""
+        if self:
+            self.env.cr.execute(
+                "DELETE FROM zoom_meeting_job WHERE id = ANY(%s)", [self.ids]
+            )
+            self.invalidate_recordset()
+            self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
+
+    def _do(self, claim):
+        """Talk to Zoom for this job, then record the outcome; whether Zoom
+        answered."""
+        self.ensure_one()
+        try:
+            event = self.event_id.with_context(zoom_booking_sync=True)
+        except MissingError:
+            return False  # done or dropped meanwhile (purge, cancel)
+        if not event:
+            return self._do_orphan_delete(claim)
+        work = self.work
+        logs = []
+        try:
+            zoom = self._zoom_api(logs)
+            values, mails = self._do_work(event, work, zoom, claim)
+            answered = True
+        except ZoomError as exc:
+            answered = False
+            values, mails = self._failure(event, work, claim, exc)
+        retry = values.pop("_retry", False)
+        event.write(values)
+        event._zoom_write_call_log(logs)
+        for purpose in mails:
+            event._booking_send_mail(purpose)
+        if retry:
+            self._trigger_next_attempt()
+        return answered
+
+    def _zoom_api(self, call_log=None):
+        connection = self.host_id._zoom_connection()
+        if not connection:
+            raise ZoomNeedsReconnect(_("The host's Zoom account is not connected."))
+        return connection._zoom_api(
+            call_logger=None if call_log is None else call_log.append
+        )
+
+    def _do_work(self, event, work, zoom, claim):
+        """One piece of Zoom work; returns the event values to write and the
+        mails to send. The job is done, or set up for what follows."""
+        if work == "create":
+            # Adopt the meeting an unanswered request may have made.
+            meeting = claim["unsure"] and self._find_meeting(
+                zoom, event._zoom_reference()
+            )
+            meeting = meeting or zoom.create_meeting(event._zoom_meeting_body())
+            purpose = "zoom_link" if event.booking_confirmation_mailed else "confirmed"
+            return self._created(event, meeting), [purpose]
+        if work == "update":
+            try:
+                zoom.update_meeting(event.zoom_meeting_id, event._zoom_meeting_body())
+            except ZoomNotFound:
+                # Deleted at Zoom meanwhile: a new meeting replaces it.
+                meeting = zoom.create_meeting(event._zoom_meeting_body())
+                return self._created(event, meeting), ["zoom_link"]
+            self._done()
+            return {"zoom_last_error": False}, []
+        meeting_id = event.zoom_meeting_id
+        if not meeting_id and claim["unsure"]:
+            found = self._find_meeting(zoom, event._zoom_reference())
+            meeting_id = found and str(found["id"])
+        self._delete_meeting(zoom, meeting_id)
+        self._done()
+        return dict(event._zoom_cleared_values(), zoom_status="cleared"), []
+
+    def _created(self, event, meeting):
+        """Event values of a meeting just made (or adopted); the job ends, or
+        becomes an update when the event moved meanwhile."""
+        values = event._zoom_values_from_meeting(meeting)
+        start_time = meeting.get("start_time")
+        if start_time and start_time != event._zoom_meeting_start():
+            self.write(
+                {
+                    "work": "update",
+                    "attempts": 0,
+                    "create_unsure": False,
+                    "lease_until": False,
+                    "last_error": False,
+                    "next_attempt": fields.Datetime.now(),
+                }
+            )
+            values["_retry"] = True
+        else:
+            self._done()
+        return dict(values, zoom_status="created", zoom_last_error=False)
+
+    @api.model
+    def _find_meeting(self, zoom, reference):
+        """The host's upcoming meeting carrying ``reference``, if any."""
+        if not reference:
+            return None
+        for meeting in zoom.list_upcoming_meetings():
+            if reference in (meeting.get("agenda") or ""):
+                return meeting
+        return None
+
+    @api.model
+    def _delete_meeting(self, zoom, meeting_id):
+        if meeting_id:
+            try:
+                zoom.delete_meeting(meeting_id)
+            except ZoomNotFound:
+                pass  # already gone at Zoom: nothing more to do
+
+    def _do_orphan_delete(self, claim):
+        """Delete at Zoom the meeting of an event deleted in Odoo."""
+        connection = self.host_id._zoom_connection()
+        if not connection:
+            # Disconnected: Odoo may no longer act on that Zoom account.
+            self._done()
+            return False
+        zoom = connection._zoom_api()
+        try:
+            meeting_id = self.meeting_id
+            if not meeting_id and claim["unsure"]:
+                found = self._find_meeting(zoom, self.reference)
+                meeting_id = found and str(found["id"])
+            self._delete_meeting(zoom, meeting_id)
+        except ZoomError as exc:
+            self._retry_or_give_up(exc)
+            return False
+        self._done()
+        return True
+
+    # ------------------------------------------------------------ failures
+    def _failure(self, event, work, claim, exc):
+        """Event values and mails after Zoom failed; the job waits, is retried
+        later or, when Zoom refused the request itself, given up."""
+        mails = []
+        if work == "create" and not event.booking_confirmation_mailed:
+            # The guest hears at once that the booking holds; the link follows.
+            mails.append("confirmed")
+        if isinstance(exc, ZoomNeedsReconnect):
+            # Waits for the host: zoom.connection._on_connected resumes it.
+            self.write(
+                {"last_error": str(exc), "next_attempt": False, "lease_until": False}
+            )
+            return {"zoom_last_error": str(exc)}, mails
+        if isinstance(exc, ZoomRateLimited):
+            # Zoom answered: this request created nothing.
+            self.create_unsure = claim["unsure"]
+        if self._retry_or_give_up(exc):
+            return {"zoom_last_error": exc.message, "_retry": True}, mails
+        return {
+            "zoom_last_error": exc.message,
+            "zoom_status": "failed" if work != "delete" else "cleared",
+        }, mails
+
+    def _retry_or_give_up(self, exc):
+        """Retry after a backoff when Zoom may do it later; else drop the job.
+        Returns whether it is retried."""
+        if isinstance(exc, ZoomUnavailable | ZoomRateLimited):
+            self.write(
+                {
+                    "last_error": exc.message[:250],
+                    "lease_until": False,
+                    "next_attempt": fields.Datetime.now()
+                    + self._backoff(exc.retry_after),
+                }
+            )
+            return True
+        # Zoom refused the request itself: retrying the same will not help.
+        _logger.info("Zoom job %s given up: %s", self.id, exc.message)
+        self._done()
+        return False
+
+    def _backoff(self, retry_after=None):
+        if retry_after:
+            return timedelta(seconds=min(retry_after, MAX_BACKOFF))
+        seconds = FIRST_BACKOFF * 2 ** max(0, self.attempts - 1)
+        return timedelta(seconds=min(MAX_BACKOFF, seconds))
