@@ -1149,9 +1149,7 @@ class Benchmark:
         states = {}
         for e in events:
             states[(e[1], e[3])] = states.get((e[1], e[3]), 0) + 1
-        self.notes.append(
-            f"outage: after recovery (zoom_status, job work): {states}"
-        )
+        self.notes.append(f"outage: after recovery (zoom_status, job work): {states}")
         created = sum(1 for e in events if e[1] == "created" and e[2])
         self.row(
             "6",

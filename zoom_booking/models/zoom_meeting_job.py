@@ -45,7 +45,6 @@ class ZoomMeetingJob(models.Model):
 
     event_id = fields.Many2one(
         "calendar.event",
-        "Event",
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
@@ -216,7 +215,8 @@ class ZoomMeetingJob(models.Model):
             # happened at Zoom: create_unsure is set with the lease.
             self.env.cr.execute(
                 """UPDATE zoom_meeting_job j
-                      SET lease_until = %(until)s, attempts = COALESCE(j.attempts, 0) + 1,
+                      SET lease_until = %(until)s,
+                          attempts = COALESCE(j.attempts, 0) + 1,
                           create_unsure = j.create_unsure OR j.work = 'create'
                      FROM (SELECT id, create_unsure FROM zoom_meeting_job
                             WHERE id = %(id)s
