@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
 from ..models.zoom_connection import ZoomConnectError
+from ..tools.urls import booking_path
 
 _logger = logging.getLogger(__name__)
 
@@ -75,8 +76,14 @@ class BookingController(http.Controller):
     def _not_found(self):
         return request.render("zoom_booking.booking_not_found", {}, status=404)
 
-    def _bad_csrf(self, csrf_token):
-        return not request.validate_csrf(csrf_token or "")
+    def _csrf_error(self, post):
+        """None when the form's CSRF token is valid, else the guest's message.
+
+        Public forms check it here rather than in the route, so that a guest
+        whose session expired gets the page back with a clear message."""
+        if request.validate_csrf(post.get("csrf_token") or ""):
+            return None
+        return UserError(_("Your session has expired: please try again."))
 
     def _render_calendar(self, calendar, error=None, form=None, booking=None):
         status = 200
@@ -119,19 +126,13 @@ class BookingController(http.Controller):
             return self._not_found()
         if request.httprequest.method != "POST":
             return self._render_calendar(calendar)
-        if self._bad_csrf(post.get("csrf_token")):
-            return self._render_calendar(
-                calendar,
-                error=UserError(
-                    _("Your session has expired: please choose your slot again.")
-                ),
-                form=post,
-            )
         try:
+            if error := self._csrf_error(post):
+                raise error
             token = calendar._book_slot_committed(post.get("start"), post)
         except UserError as exc:
             return self._render_calendar(calendar, error=exc, form=post)
-        return request.redirect(f"/book/booking/{token}")
+        return request.redirect(booking_path(token=token))
 
     @http.route(
         "/book/<string:slug>/slots",
@@ -170,22 +171,18 @@ class BookingController(http.Controller):
         csrf=False,  # checked below
         sitemap=False,
     )
-    def booking_cancel(self, token, csrf_token=None, **kw):
+    def booking_cancel(self, token, **post):
         """The guest cancels their booking."""
         booking = request.env["calendar.event"]._get_booking_by_token(token)
         if not booking:
             return self._not_found()
-        if self._bad_csrf(csrf_token):
-            return self._render_booking(
-                booking,
-                error=_("Your session has expired: please try again."),
-                status=400,
-            )
         try:
+            if error := self._csrf_error(post):
+                raise error
             booking._booking_guest_cancel()
         except UserError as exc:
             return self._render_booking(booking, error=exc.args[0], status=400)
-        return request.redirect(f"/book/booking/{token}")
+        return request.redirect(booking_path(token=token))
 
     @http.route(
         "/book/booking/<string:token>/slots",
@@ -225,19 +222,12 @@ class BookingController(http.Controller):
         calendar = booking.booking_calendar_id
         if request.httprequest.method != "POST":
             return self._render_calendar(calendar, booking=booking)
-        if self._bad_csrf(post.get("csrf_token")):
-            return self._render_calendar(
-                calendar,
-                error=UserError(
-                    _("Your session has expired: please choose your slot again.")
-                ),
-                form=post,
-                booking=booking,
-            )
         try:
+            if error := self._csrf_error(post):
+                raise error
             booking._booking_reschedule_committed(post.get("start"), post.get("tz"))
         except UserError as exc:
             return self._render_calendar(
                 calendar, error=exc, form=post, booking=booking
             )
-        return request.redirect(f"/book/booking/{token}")
+        return request.redirect(booking_path(token=token))

@@ -27,6 +27,7 @@ from ..tools.slots import (
 )
 from ..tools.text import has_control_chars, slugify
 from ..tools.transaction import run_in_own_transaction
+from ..tools.urls import booking_path
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
@@ -214,7 +215,7 @@ class BookingCalendar(models.Model):
     def _compute_public_url(self):
         for calendar in self:
             base_url = calendar.get_base_url()
-            calendar.public_url = calendar.slug and f"{base_url}/book/{calendar.slug}"
+            calendar.public_url = calendar.slug and base_url + calendar._public_path()
 
     @api.depends("online_meeting_provider")
     def _compute_provider_label(self):
@@ -323,6 +324,11 @@ class BookingCalendar(models.Model):
                     )
                 )
 
+    def _public_path(self, action=None):
+        """Path of this calendar's public page (or of its ``action``)."""
+        self.ensure_one()
+        return booking_path(slug=self.slug, action=action)
+
     # -------------------------------------------------------------- actions
     def action_open_bookings(self):
         """The bookings made through this calendar."""
@@ -339,7 +345,7 @@ class BookingCalendar(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_url",
-            "url": f"/book/{self.slug}",
+            "url": self._public_path(),
             "target": "new",
         }
 
@@ -521,12 +527,12 @@ class BookingCalendar(models.Model):
         calendar = self.sudo()
         form = dict(form or {})
         if booking:
-            slots_url = f"/book/booking/{booking.booking_access_token}/slots"
-            action_url = f"/book/booking/{booking.booking_access_token}/reschedule"
+            slots_url = booking._booking_path("slots")
+            action_url = booking._booking_path("reschedule")
             form.setdefault("tz", booking.booking_guest_tz)
         else:
-            slots_url = f"/book/{calendar.slug}/slots"
-            action_url = f"/book/{calendar.slug}"
+            slots_url = calendar._public_path("slots")
+            action_url = calendar._public_path()
         return {
             "calendar": calendar,
             "host_name": calendar.host_id.name,
@@ -720,19 +726,38 @@ class BookingCalendar(models.Model):
             "booking_guest_tz": guest["tz"],
             "booking_guest_partner_id": partner.id,
         }
-        if self.online_meeting_provider == "custom":
-            vals["videocall_location"] = self.custom_url
         # Created as the host, so the organizer's defaults are the host's, not the
         # public user's; sudo because the guest has no rights on calendar.event.
         event = self.env["calendar.event"].with_user(host).sudo().create(vals)
-        if self.online_meeting_provider == "discuss":
-            event._set_discuss_videocall_location()
-        if self.online_meeting_provider == "zoom":
-            # Its confirmation mail waits for Zoom's first answer.
-            event._zoom_booking_confirmed()
-        else:
-            event._booking_send_mail("confirmed")
+        self._give_online_meeting(event, self.online_meeting_provider)
         return event
+
+    # ------------------------------------------------ online meeting providers
+    def _give_online_meeting(self, event, provider):
+        """Give a new booking the online meeting of ``provider`` and tell host and
+        guest: ``_online_meeting_<provider>(event)`` does it. The one place where
+        providers are told apart, and the seam where another one (Teams, Meet)
+        plugs in: a selection value and its method."""
+        self.ensure_one()
+        getattr(self, f"_online_meeting_{provider}")(event)
+
+    def _online_meeting_none(self, event):
+        event._booking_send_mail("confirmed")
+
+    def _online_meeting_custom(self, event):
+        event.videocall_location = self.custom_url
+        event._booking_send_mail("confirmed")
+
+    def _online_meeting_discuss(self, event):
+        event._set_discuss_videocall_location()
+        event._booking_send_mail("confirmed")
+
+    def _online_meeting_zoom(self, event):
+        if self.host_id.zoom_connection_state == "not_connected":
+            # Said plainly to the guest: the booking holds, with the fallback.
+            return self._give_online_meeting(event, self.zoom_fallback)
+        # Its confirmation mail waits for Zoom's first answer.
+        event._zoom_plan_create(self.host_id)
 
     def _check_host_access(self):
         """Only the host or a booking administrator manages a calendar's bookings."""

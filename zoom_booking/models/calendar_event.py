@@ -16,6 +16,7 @@ from odoo.tools import html2plaintext
 
 from ..exceptions import BookingError
 from ..tools.transaction import run_in_own_transaction
+from ..tools.urls import booking_path
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
@@ -87,8 +88,13 @@ class CalendarEvent(models.Model):
                 event.user_id | event.booking_calendar_id.host_id
             )
             event.booking_url = (
-                token and allowed and f"{base_url}/book/booking/{token}" or False
+                token and allowed and base_url + booking_path(token=token) or False
             )
+
+    def _booking_path(self, action=None):
+        """Path of the guest's page of this booking (or of its ``action``)."""
+        self.ensure_one()
+        return booking_path(token=self.sudo().booking_access_token, action=action)
 
     # ------------------------------------------------------------ public API
     @api.model
@@ -250,23 +256,6 @@ class CalendarEvent(models.Model):
         )
         zoom.videocall_source = "zoom"
         return super(CalendarEvent, self - zoom)._compute_videocall_source()
-
-    def _zoom_booking_confirmed(self):
-        """Plan the Zoom meeting of this new booking; it is created after commit.
-
-        The booking is confirmed whatever Zoom does: when Zoom fails, the
-        meeting stays pending and the Zoom cron retries until it exists. When
-        the host has no Zoom connection at all, the booking gets the calendar's
-        fallback (no online meeting, or Odoo Discuss) and its mail at once.
-        """
-        for event in self:
-            calendar = event.booking_calendar_id
-            if calendar.host_id.zoom_connection_state == "not_connected":
-                if calendar.zoom_fallback == "discuss":
-                    event._set_discuss_videocall_location()
-                event._booking_send_mail("confirmed")
-                continue
-            event._zoom_plan_create(calendar.host_id)
 
     # ------------------------------------- bookings moved or cancelled
     def _zoom_watched_fields(self):

@@ -110,14 +110,15 @@ class TestBookingFlow(BookingHttpCase):
     def test_book_end_to_end(self):
         start = self.next_slot()
         with patch.object(
-            type(self.env["calendar.event"]), "_zoom_booking_confirmed", autospec=True
+            type(self.env["booking.calendar"]), "_online_meeting_zoom", autospec=True
         ) as hook:
             response = self.book(start)
         self.assertEqual(response.status_code, 303, response.text[:1000])
         booking = self.bookings()
         self.assertEqual(len(booking), 1)
+        # The calendar's provider, Zoom, gave the booking its meeting.
         hook.assert_called_once()
-        self.assertEqual(hook.call_args.args[0], booking)
+        self.assertEqual(hook.call_args.args[1], booking)
         self.assertTrue(
             response.headers["Location"].endswith(
                 f"/book/booking/{booking.booking_access_token}"
