@@ -4,9 +4,10 @@
     python3 bench/benchmark.py [--quick] [--keep] [--workers N]
 
 Creates a fresh database (``zoom_booking_bench``), installs zoom_booking, starts
-the project's Zoom double (tests/zoom_double) as a process, connects a host's
-Zoom account through the real OAuth flow over HTTP, starts Odoo in multi-worker
-mode and measures over real HTTP on 127.0.0.1 only. See bench/README.md.
+the project's Zoom double (zoom_booking/tests/zoom_double) as a process,
+connects a host's Zoom account through the real OAuth flow over HTTP, starts
+Odoo in multi-worker mode and measures over real HTTP on 127.0.0.1 only. See
+bench/README.md.
 
 Exit status: 0 when every goal is met, 1 when a goal fails, 2 on a setup error.
 """
@@ -37,7 +38,7 @@ import psycopg2
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-DOUBLE_DIR = ROOT / "tests" / "zoom_double"
+DOUBLE_DIR = ROOT / "zoom_booking" / "tests" / "zoom_double"
 DB_HOST = os.environ.get("ZOOM_BOOKING_DB_HOST", "127.0.0.1")
 DB_PORT = os.environ.get("ZOOM_BOOKING_DB_PORT", "5432")
 DB_USER = os.environ.get("ZOOM_BOOKING_DB_USER") or getpass.getuser()

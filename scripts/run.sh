@@ -39,7 +39,7 @@ else
     say "no ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET given: starting the Zoom sandbox on port $SANDBOX_PORT"
     export ZB_CLIENT_ID="sandbox-client-id" ZB_CLIENT_SECRET="sandbox-client-secret"
     export ZB_WEBHOOK_SECRET="sandbox-webhook-secret"
-    "$PYTHON" "$ROOT/tests/zoom_double" --host 127.0.0.1 --port "$SANDBOX_PORT" \
+    "$PYTHON" "$ROOT/zoom_booking/tests/zoom_double" --host 127.0.0.1 --port "$SANDBOX_PORT" \
         --client-id "$ZB_CLIENT_ID" --client-secret "$ZB_CLIENT_SECRET" \
         --webhook-secret "$ZB_WEBHOOK_SECRET" > "$STATE/zoom_sandbox.log" 2>&1 &
     sandbox_pid=$!

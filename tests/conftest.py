@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+# The Zoom double ships with the addon's tests, importable as ``zoom_double``.
+DOUBLE_PARENT = Path(__file__).parents[1] / "zoom_booking" / "tests"
+sys.path.insert(0, str(DOUBLE_PARENT))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Tests of the local Zoom double (tests/zoom_double)."""
+"""Tests of the local Zoom double (zoom_booking/tests/zoom_double)."""
 
 import base64
 import hashlib
@@ -16,8 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 import pytest
 import requests
 from zoom_double import ZoomDouble, sign_webhook
@@ -27,7 +25,7 @@ CLIENT_ID = "cid"
 CLIENT_SECRET = "csecret"
 WEBHOOK_SECRET = "wsecret"
 REDIRECT = "http://localhost:8069/zoom/oauth/callback"
-TESTS_DIR = Path(__file__).resolve().parent
+DOUBLE_PARENT = Path(__file__).resolve().parents[1] / "zoom_booking" / "tests"
 VECTORS = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "zoom-webhook-vectors.json"
 )
@@ -917,4 +915,4 @@ def _run_cli(args, cwd):
 )
 def test_cli(args):
     creds = ["--client-id", "a", "--client-secret", "b", "--webhook-secret", "w"]
-    _run_cli([*args, *creds], cwd=TESTS_DIR)
+    _run_cli([*args, *creds], cwd=DOUBLE_PARENT)

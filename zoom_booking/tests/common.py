@@ -1,22 +1,23 @@
 """Shared set-up of zoom_booking's tests: users, the Zoom double, settings.
 
-The Zoom double lives with the project's tests (``tests/zoom_double`` at the
-repository root), never in the addon's runtime code. Tests reach it over real
-HTTP on loopback, through the addon's configurable base URLs. When
+The Zoom double lives with these tests (``zoom_double`` beside this file), never
+in the addon's runtime code, so the addon's suite runs with the addon alone.
+Tests reach it over real HTTP on loopback, through the addon's configurable base
+URLs. When
 ``ZOOM_DOUBLE_URL`` is set the tests expect a double already running there
 (the benchmark does that); otherwise one is started in this process.
 """
 
 import os
-import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from odoo.sql_db import TestCursor
 from odoo.tests import HttpCase, new_test_user
 from odoo.tests.common import ChromeBrowser
+
+from .zoom_double import ZoomDouble
 
 CLIENT_ID = "zoom-booking-test-client"
 CLIENT_SECRET = "zoom-booking-test-client-secret"
@@ -25,28 +26,10 @@ WEBHOOK_SECRET = "odoo-zoom-test-secret"
 _double = None
 
 
-def _find_double_package():
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "tests" / "zoom_double"
-        if candidate.is_dir():
-            return candidate.parent
-    return None
-
-
 def get_zoom_double():
     """The process-wide Zoom double, started on first use."""
     global _double
     if _double is None:
-        folder = _find_double_package()
-        if folder is None:
-            raise RuntimeError(
-                "The Zoom double (tests/zoom_double in the project) was not found."
-            )
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-        from zoom_double import ZoomDouble
-
         _double = ZoomDouble(
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,

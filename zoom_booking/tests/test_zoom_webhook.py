@@ -165,7 +165,7 @@ class TestZoomWebhook(ZoomBookingCase):
 
     # ------------------------------------------------ authentication
     def test_url_validation(self):
-        from zoom_double import url_validation_response
+        from .zoom_double import url_validation_response
 
         response = self.zoom.send_webhook(
             self.webhook_url, "endpoint.url_validation", {"plainToken": "plain-42"}

@@ -1,6 +1,6 @@
 """Run the Zoom double as a process.
 
-    python3 tests/zoom_double --port 0 --client-id ID --client-secret SECRET
+    python3 zoom_booking/tests/zoom_double --port 0 --client-id ID --client-secret SECRET
 
 Prints ``ZOOM_DOUBLE_URL=http://<host>:<port>`` once listening, then serves
 until SIGTERM or SIGINT.
@@ -12,11 +12,11 @@ import sys
 import threading
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as "python3 tests/zoom_double"
+if __package__ in (None, ""):  # run as "python3 zoom_booking/tests/zoom_double"
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from zoom_double.server import ZoomDouble
+    from zoom_double.state import ZoomDouble
 else:  # run as "python3 -m zoom_double"
-    from .server import ZoomDouble
+    from .state import ZoomDouble
 
 
 def main(argv=None):
@@ -50,7 +50,8 @@ def main(argv=None):
         latency_ms=args.latency_ms,
     )
     double.start()
-    print(f"ZOOM_DOUBLE_URL={double.url}", flush=True)
+    sys.stdout.write(f"ZOOM_DOUBLE_URL={double.url}\n")
+    sys.stdout.flush()
     try:
         while not stop.wait(0.5):
             pass

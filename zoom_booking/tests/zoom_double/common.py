@@ -1,0 +1,187 @@
+"""What the parts of the Zoom double share: constants and small HTTP helpers."""
+
+import base64
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_USER = "host@example.com"
+SCOPE = (
+    "meeting:write:meeting meeting:update:meeting meeting:delete:meeting user:read:user"
+)
+CODE_TTL = 300  # seconds an authorization code stays valid
+DEFAULT_TOKEN_EXPIRES_IN = 3600
+DEFAULT_REFRESH_TOKEN_EXPIRES_IN = 90 * 86400  # unconfirmed at Zoom: configurable
+DEFAULT_DAILY_MEETING_LIMIT = 100  # create/update per host user per UTC day
+FAULT_ACTIONS = ("status", "delay", "timeout_after_success", "drop", "rate_limit")
+RATE_LIMIT_MESSAGE = (
+    "You have reached the maximum per-second rate limit for this API. Try again later."
+)
+DAILY_LIMIT_MESSAGE = (
+    "You have exceeded the daily rate limit ({limit}) of Meeting Create/Update "
+    "API requests permitted for this particular user. You may resume these "
+    "requests at GMT 00:00:00."
+)
+PASSWORD_RE = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
+PASSWORD_MESSAGE = (
+    "Password may only contain the following characters: [a-z A-Z 0-9 @ - _ *] "
+    "and can have a maximum of 10 characters."
+)
+ALLOW_BUTTON = (
+    '<button type="submit" name="decision" value="allow" id="zoom-authorize">'
+    "Authorize</button>"
+)
+DENY_BUTTON = (
+    '<button type="submit" name="decision" value="deny" id="zoom-decline">'
+    "Decline</button>"
+)
+START_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z?)")
+MEETING_TYPES = (1, 2, 3, 8)
+LIST_TYPES = ("scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings")
+DEFAULT_SETTINGS = {
+    "host_video": False,
+    "participant_video": False,
+    "join_before_host": False,
+    "jbh_time": 0,
+    "mute_upon_entry": False,
+    "waiting_room": False,
+    "meeting_authentication": False,
+    "auto_recording": "none",
+    "alternative_hosts": "",
+    "approval_type": 2,
+    "audio": "voip",
+}
+BOOL_SETTINGS = (
+    "host_video",
+    "participant_video",
+    "join_before_host",
+    "mute_upon_entry",
+    "waiting_room",
+    "meeting_authentication",
+)
+SUMMARY_FIELDS = (
+    "uuid",
+    "id",
+    "host_id",
+    "topic",
+    "type",
+    "start_time",
+    "duration",
+    "timezone",
+    "agenda",
+    "created_at",
+    "join_url",
+)
+
+
+class _Response:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status, body=b"", headers=None):
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+def _json_response(status, data, headers=None):
+    out = {"Content-Type": "application/json;charset=UTF-8"}
+    out.update(headers or {})
+    return _Response(status, json.dumps(data).encode("utf-8"), out)
+
+
+def _html_response(status, text):
+    return _Response(
+        status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"}
+    )
+
+
+def _zoom_error(status, code, message, errors=None):
+    body = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return _json_response(status, body)
+
+
+def _oauth_error(status, error, reason):
+    return _json_response(status, {"reason": reason, "error": error})
+
+
+def _validation_failed(errors):
+    return _zoom_error(400, 300, "Validation Failed.", errors)
+
+
+def _iso(ts, millis=False):
+    dt = datetime.fromtimestamp(ts, timezone.utc)
+    if millis:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stable_id(kind, email):
+    digest = hashlib.sha256(f"{kind}:{email.lower()}".encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _valid_tz(name):
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _append_query(url, params):
+    parts = urlsplit(url)
+    extra = urlencode(params, quote_via=quote, safe="")
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def _params_from(url_or_params):
+    """Authorize parameters from a full URL, a query string or a mapping."""
+    if isinstance(url_or_params, dict):
+        return {str(k): str(v) for k, v in url_or_params.items()}
+    text = str(url_or_params)
+    if "?" in text:
+        text = text.split("?", 1)[1]
+    text = text.split("#", 1)[0]
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _path_matches(pattern, path):
+    if pattern is None:
+        return True
+    if pattern.startswith("^"):
+        return re.match(pattern, path) is not None
+    return pattern == path
+
+
+class _Headers(dict):
+    """Request headers as received (original case), looked up case-insensitively."""
+
+    def _key(self, key):
+        if dict.__contains__(self, key):
+            return key
+        lower = str(key).lower()
+        for existing in self:
+            if existing.lower() == lower:
+                return existing
+        return key
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def get(self, key, default=None):
+        return dict.get(self, self._key(key), default)
