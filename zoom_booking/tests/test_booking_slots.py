@@ -7,7 +7,6 @@ import pytz
 from odoo.fields import Command
 from odoo.tests import TransactionCase, freeze_time, new_test_user, tagged
 
-from ..tools.slots import availability_windows, compute_free_slots
 from .common import BookingCalendarMixin
 
 H = timedelta(hours=1)
@@ -16,94 +15,6 @@ M30 = timedelta(minutes=30)
 
 def dt(*args):
     return datetime(*args)
-
-
-@tagged("post_install", "-at_install")
-class TestComputeFreeSlots(TransactionCase):
-    """The pure function, without the ORM."""
-
-    def test_windows_minus_busy(self):
-        windows = [(dt(2026, 12, 1, 9), dt(2026, 12, 1, 12))]
-        busy = [(dt(2026, 12, 1, 10), dt(2026, 12, 1, 10, 30))]
-        slots = compute_free_slots(windows, busy, M30)
-        self.assertEqual(
-            slots,
-            [
-                dt(2026, 12, 1, 9),
-                dt(2026, 12, 1, 9, 30),
-                dt(2026, 12, 1, 10, 30),
-                dt(2026, 12, 1, 11),
-                dt(2026, 12, 1, 11, 30),
-            ],
-        )
-
-    def test_buffers(self):
-        windows = [(dt(2026, 12, 1, 9), dt(2026, 12, 1, 12))]
-        busy = [(dt(2026, 12, 1, 10), dt(2026, 12, 1, 10, 30))]
-        slots = compute_free_slots(
-            windows, busy, M30, buffer_before=M30, buffer_after=timedelta(minutes=15)
-        )
-        # 9:00 ends 9:30 + 15 min buffer: free; 9:30 would touch the busy time.
-        self.assertEqual(
-            slots, [dt(2026, 12, 1, 9), dt(2026, 12, 1, 11), dt(2026, 12, 1, 11, 30)]
-        )
-
-    def test_notice_and_horizon(self):
-        windows = [(dt(2026, 12, 1, 9), dt(2026, 12, 1, 17))]
-        slots = compute_free_slots(
-            windows, [], H, earliest=dt(2026, 12, 1, 10, 10), latest=dt(2026, 12, 1, 14)
-        )
-        # Steps stay aligned on the window's start.
-        self.assertEqual(
-            slots, [dt(2026, 12, 1, 11), dt(2026, 12, 1, 12), dt(2026, 12, 1, 13)]
-        )
-
-    def test_step_and_overlapping_busy(self):
-        windows = [(dt(2026, 12, 1, 9), dt(2026, 12, 1, 12))]
-        busy = [
-            (dt(2026, 12, 1, 9, 15), dt(2026, 12, 1, 11)),
-            (dt(2026, 12, 1, 9, 30), dt(2026, 12, 1, 9, 45)),  # inside the first
-            (dt(2026, 12, 1, 8), dt(2026, 12, 1, 8, 30)),  # unsorted, before
-        ]
-        slots = compute_free_slots(windows, busy, H, step=timedelta(minutes=15))
-        self.assertEqual(slots, [dt(2026, 12, 1, 11)])
-
-    def test_unsorted_windows_and_busy_across_windows(self):
-        windows = [
-            (dt(2026, 12, 2, 9), dt(2026, 12, 2, 11)),
-            (dt(2026, 12, 1, 9), dt(2026, 12, 1, 11)),
-        ]
-        busy = [(dt(2026, 12, 1, 10), dt(2026, 12, 2, 10))]
-        self.assertEqual(
-            compute_free_slots(windows, busy, H),
-            [dt(2026, 12, 1, 9), dt(2026, 12, 2, 10)],
-        )
-
-    def test_large_input_is_linear(self):
-        """20,000 windows and 20,000 busy intervals: a product would not finish."""
-        start = dt(2026, 1, 1)
-        windows = [(start + i * H, start + (i + 1) * H) for i in range(20000)]
-        busy = [(start + i * H, start + i * H + M30) for i in range(0, 40000, 2)]
-        slots = compute_free_slots(windows, busy, M30)
-        # 2 slots an hour, less the first half of every other hour.
-        self.assertEqual(len(slots), 40000 - 10000)
-
-
-@tagged("post_install", "-at_install")
-class TestAvailabilityWindows(TransactionCase):
-    def test_berlin_spring_forward(self):
-        # 2026-03-29: Berlin jumps from 02:00 CET to 03:00 CEST.
-        windows = availability_windows(
-            [(6, 0, 6)], "Europe/Berlin", date(2026, 3, 29), date(2026, 3, 29)
-        )
-        self.assertEqual(windows, [(dt(2026, 3, 28, 23), dt(2026, 3, 29, 4))])
-
-    def test_new_york_fall_back(self):
-        # 2026-11-01: New York repeats 01:00-02:00 (EDT, then EST).
-        windows = availability_windows(
-            [(6, 0, 4)], "America/New_York", date(2026, 11, 1), date(2026, 11, 1)
-        )
-        self.assertEqual(windows, [(dt(2026, 11, 1, 4), dt(2026, 11, 1, 9))])
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,7 @@
 """Run the Zoom double as a process.
 
-    python3 zoom_booking/tests/zoom_double --port 0 --client-id ID --client-secret SECRET
+    python3 zoom_booking/tests/zoom_double --port 0
+        --client-id ID --client-secret SECRET
 
 Prints ``ZOOM_DOUBLE_URL=http://<host>:<port>`` once listening, then serves
 until SIGTERM or SIGINT.
