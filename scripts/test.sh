@@ -51,38 +51,4 @@ set +e
 pytest_rc=$?
 set -e
 
-"$PYTHON" - "$WORK/junit.xml" "$lint_failed" "$pytest_rc" <<'PY'
-import sys
-import xml.etree.ElementTree as ET
-
-path, lint_failed, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-passed = failed = skipped = 0
-browser_skips = []
-try:
-    root = ET.parse(path).getroot()
-except (OSError, ET.ParseError):
-    root = None
-if root is not None:
-    for case in root.iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed += 1
-        elif case.find("skipped") is not None:
-            skipped += 1
-            message = case.find("skipped").get("message", "")
-            if any(w in message.lower() for w in ("websocket", "chrome", "http", "browser")):
-                browser_skips.append(f"{case.get('classname')}.{case.get('name')}: {message}")
-        else:
-            passed += 1
-failed += lint_failed
-if browser_skips:
-    print("Browser or HTTP tests were skipped, which hides failures:")
-    print("\n".join(browser_skips))
-    failed += len(browser_skips)
-if root is None or (rc not in (0, 1) and failed == 0):
-    failed += 1  # pytest itself broke (collection or usage error)
-line = f"{passed} passed, {failed} failed"
-if skipped:
-    line += f", {skipped} skipped"
-print(line)
-sys.exit(1 if failed else 0)
-PY
+"$PYTHON" "$ROOT/scripts/junit_summary.py" "$WORK/junit.xml" "$lint_failed" "$pytest_rc"
