@@ -70,6 +70,53 @@ class ZoomDataPurge(models.Model):
         """
         events = events.sudo().with_context(active_test=False)
         events.flush_recordset()
+        event_of_message = self._messages_of(events)
+        message_ids = list(event_of_message)
+        cr = self.env.cr
+        cr.execute(
+            """SELECT id, mail_message_id, old_value_char, new_value_char
+                 FROM mail_tracking_value WHERE mail_message_id = ANY(%s)""",
+            [message_ids],
+        )
+        trackings = cr.fetchall()
+        cr.execute(
+            "SELECT event_id, path FROM zoom_call_log WHERE event_id = ANY(%s)",
+            [events.ids],
+        )
+        logs = cr.fetchall()
+        secrets_of = self._secrets_of(events, logs, trackings, event_of_message)
+        self._purge_event_fields(events, secrets_of)
+        # The chatter: messages, their tracking, unsent mails, invitations.
+        secrets_of_message = {
+            message_id: secrets_of.get(event_id, ())
+            for message_id, event_id in event_of_message.items()
+        }
+        self._purge_trackings(trackings, secrets_of_message)
+        cleaned = self._purge_messages(secrets_of_message)
+        mails, attachments = self._unsent_mails_and_invitations(events, message_ids)
+        counts = {
+            "event_count": len(events),
+            "call_log_count": len(logs),
+            "message_count": cleaned,
+            "mail_count": len(mails),
+            "attachment_count": len(attachments),
+        }
+        meeting_ids = {
+            value for found in secrets_of.values() for value in found if value.isdigit()
+        }
+        self.env["zoom.webhook.event"].sudo().search(
+            [("meeting_id", "in", list(meeting_ids))]
+        ).write({"meeting_id": False})
+        mails.unlink()
+        attachments.unlink()
+        cr.execute("DELETE FROM zoom_call_log WHERE event_id = ANY(%s)", [events.ids])
+        self.env["zoom.call.log"].invalidate_model()
+        return counts
+
+    @api.model
+    def _messages_of(self, events):
+        """``{message id: event id}`` of the events' and their attendees'
+        messages."""
         cr = self.env.cr
         cr.execute(
             """SELECT a.id, a.event_id FROM calendar_attendee a
@@ -83,28 +130,17 @@ class ZoomDataPurge(models.Model):
                    OR (model = 'calendar.attendee' AND res_id = ANY(%s))""",
             [events.ids, list(event_of_attendee)],
         )
-        event_of_message = {
+        return {
             message_id: res_id
             if model == "calendar.event"
             else event_of_attendee[res_id]
             for message_id, model, res_id in cr.fetchall()
         }
-        message_ids = list(event_of_message)
-        cr.execute(
-            """SELECT id, mail_message_id, old_value_char, new_value_char
-                 FROM mail_tracking_value WHERE mail_message_id = ANY(%s)""",
-            [message_ids],
-        )
-        trackings = cr.fetchall()
-        cr.execute(
-            "SELECT event_id, path FROM zoom_call_log WHERE event_id = ANY(%s)",
-            [events.ids],
-        )
-        logs = cr.fetchall()
-        secrets_of = self._secrets_of(events, logs, trackings, event_of_message)
 
-        # The events themselves.
-        cr.execute(
+    @api.model
+    def _purge_event_fields(self, events, secrets_of):
+        """The events' Zoom fields, and their copies in location and description."""
+        self.env.cr.execute(
             """UPDATE calendar_event
                   SET videocall_location = CASE WHEN videocall_location = zoom_join_url
                                                 THEN NULL ELSE videocall_location END,
@@ -137,10 +173,11 @@ class ZoomDataPurge(models.Model):
                     changed
                 )
 
-        # Chatter, tracking, unsent mails, invitations, call logs.
+    @api.model
+    def _purge_trackings(self, trackings, secrets_of_message):
         updates = []
         for tracking_id, message_id, old, new in trackings:
-            found = secrets_of.get(event_of_message[message_id], ())
+            found = secrets_of_message[message_id]
             if any(value and scrub(value, found) != value for value in (old, new)):
                 updates.append(
                     (
@@ -151,19 +188,27 @@ class ZoomDataPurge(models.Model):
                 )
         if updates:
             execute_values(
-                cr._obj,
+                self.env.cr._obj,
                 """UPDATE mail_tracking_value t
                       SET old_value_char = v.old, new_value_char = v.new
                      FROM (VALUES %s) AS v(id, old, new) WHERE t.id = v.id""",
                 updates,
             )
+        self.env["mail.tracking.value"].invalidate_model(
+            ["old_value_char", "new_value_char"]
+        )
+
+    @api.model
+    def _purge_messages(self, secrets_of_message):
+        """Scrub the messages' bodies and subjects; how many changed."""
+        cr = self.env.cr
         cr.execute(
             "SELECT id, body, subject FROM mail_message WHERE id = ANY(%s)",
-            [message_ids],
+            [list(secrets_of_message)],
         )
         cleaned = []
         for message_id, body, subject in cr.fetchall():
-            found = secrets_of.get(event_of_message[message_id], ())
+            found = secrets_of_message[message_id]
             new_body, new_subject = (
                 scrub(body or "", found),
                 scrub(subject or "", found),
@@ -178,9 +223,10 @@ class ZoomDataPurge(models.Model):
                 cleaned,
             )
         self.env["mail.message"].invalidate_model(["body", "subject"])
-        self.env["mail.tracking.value"].invalidate_model(
-            ["old_value_char", "new_value_char"]
-        )
+        return len(cleaned)
+
+    @api.model
+    def _unsent_mails_and_invitations(self, events, message_ids):
         mails = (
             self.env["mail.mail"]
             .sudo()
@@ -191,7 +237,7 @@ class ZoomDataPurge(models.Model):
                 ]
             )
         )
-        cr.execute(
+        self.env.cr.execute(
             """SELECT id FROM ir_attachment
                 WHERE mimetype = 'text/calendar'
                   AND ((res_model = 'calendar.event' AND res_id = ANY(%s))
@@ -200,26 +246,11 @@ class ZoomDataPurge(models.Model):
             [events.ids, message_ids],
         )
         attachments = (
-            self.env["ir.attachment"].sudo().browse([row[0] for row in cr.fetchall()])
+            self.env["ir.attachment"]
+            .sudo()
+            .browse([row[0] for row in self.env.cr.fetchall()])
         )
-        counts = {
-            "event_count": len(events),
-            "call_log_count": len(logs),
-            "message_count": len(cleaned),
-            "mail_count": len(mails),
-            "attachment_count": len(attachments),
-        }
-        meeting_ids = {
-            value for found in secrets_of.values() for value in found if value.isdigit()
-        }
-        self.env["zoom.webhook.event"].sudo().search(
-            [("meeting_id", "in", list(meeting_ids))]
-        ).write({"meeting_id": False})
-        mails.unlink()
-        attachments.unlink()
-        cr.execute("DELETE FROM zoom_call_log WHERE event_id = ANY(%s)", [events.ids])
-        self.env["zoom.call.log"].invalidate_model()
-        return counts
+        return mails, attachments
 
     @api.model
     def _secrets_of(self, events, logs, trackings, event_of_message):
