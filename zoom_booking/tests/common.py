@@ -25,6 +25,36 @@ WEBHOOK_SECRET = "odoo-zoom-test-secret"
 
 _double = None
 
+# The people of the tests: attribute -> (login, name, groups, other values).
+TEST_USERS = {
+    "host": ("zb_host", "Hana Host", "base.group_user", {"tz": "Asia/Tokyo"}),
+    "other_host": (
+        "zb_other_host",
+        "Oscar Other",
+        "base.group_user",
+        {"tz": "Europe/Berlin"},
+    ),
+    "booking_admin": (
+        "zb_booking_admin",
+        "Bea Admin",
+        "base.group_user,zoom_booking.group_booking_admin",
+        {},
+    ),
+    "system_admin": (
+        "zb_system_admin",
+        "Sam System",
+        "base.group_user,base.group_system",
+        {},
+    ),
+    "portal_user": ("zb_portal", "Paula Portal", "base.group_portal", {}),
+}
+
+
+def make_user(env, login, name, groups="base.group_user", **values):
+    """A test user (password = login) with an email made from the name."""
+    values.setdefault("email", name.lower().replace(" ", ".") + "@example.com")
+    return new_test_user(env, login=login, name=name, groups=groups, **values)
+
 
 def get_zoom_double():
     """The process-wide Zoom double, started on first use."""
@@ -81,43 +111,8 @@ class ZoomBookingCase(HttpCase):
         params.set_param("zoom_booking.webhook_secret_token", WEBHOOK_SECRET)
         params.set_param("zoom_booking.oauth_base_url", cls.zoom.url)
         params.set_param("zoom_booking.api_base_url", cls.zoom.url + "/v2")
-        cls.host = new_test_user(
-            cls.env,
-            login="zb_host",
-            name="Hana Host",
-            email="hana.host@example.com",
-            tz="Asia/Tokyo",
-            groups="base.group_user",
-        )
-        cls.other_host = new_test_user(
-            cls.env,
-            login="zb_other_host",
-            name="Oscar Other",
-            email="oscar.other@example.com",
-            tz="Europe/Berlin",
-            groups="base.group_user",
-        )
-        cls.booking_admin = new_test_user(
-            cls.env,
-            login="zb_booking_admin",
-            name="Bea Admin",
-            email="bea.admin@example.com",
-            groups="base.group_user,zoom_booking.group_booking_admin",
-        )
-        cls.system_admin = new_test_user(
-            cls.env,
-            login="zb_system_admin",
-            name="Sam System",
-            email="sam.system@example.com",
-            groups="base.group_user,base.group_system",
-        )
-        cls.portal_user = new_test_user(
-            cls.env,
-            login="zb_portal",
-            name="Paula Portal",
-            email="paula.portal@example.com",
-            groups="base.group_portal",
-        )
+        for attribute, (login, name, groups, values) in TEST_USERS.items():
+            setattr(cls, attribute, make_user(cls.env, login, name, groups, **values))
         cls.enterClassContext(postcommit_hooks_run())
 
     def setUp(self):
@@ -237,6 +232,33 @@ class BookingCalendarMixin:
             )
         vals.update(values)
         return env["booking.calendar"].sudo().create(vals)
+
+    @classmethod
+    def create_other_calendar(cls):
+        """A Zoom booking calendar of the other host, at /book/zb-other-call."""
+        return cls.create_booking_calendar(
+            cls.other_host,
+            all_week=True,
+            name="Other call",
+            slug="zb-other-call",
+            online_meeting_provider="zoom",
+        )
+
+    def busy_event(self, start, stop, user=None, **values):
+        """An event that makes ``user`` (the host by default) busy."""
+        from odoo.fields import Command
+
+        user = user or self.host
+        return self.env["calendar.event"].create(
+            {
+                "name": "Busy",
+                "start": start,
+                "stop": stop,
+                "user_id": user.id,
+                "partner_ids": [Command.set(user.partner_id.ids)],
+                **values,
+            }
+        )
 
     @staticmethod
     def next_slot(days=1, hour=10):

@@ -64,15 +64,7 @@ class TestBookingBadInput(BookingHttpCase):
 
     def test_bad_booking_requests(self):
         busy = self.next_slot(days=3)
-        self.env["calendar.event"].create(
-            {
-                "name": "Busy",
-                "start": busy,
-                "stop": busy + timedelta(hours=1),
-                "user_id": self.host.id,
-                "partner_ids": [(6, 0, self.host.partner_id.ids)],
-            }
-        )
+        self.busy_event(busy, busy + timedelta(hours=1))
         free = self.iso(self.next_slot())
         cases = [
             ({"start": self.iso(busy)}, 409, "just taken"),
@@ -134,15 +126,7 @@ class TestBookingBadInput(BookingHttpCase):
         self.assertEqual(booking.booking_state, "confirmed")
         # Rescheduling onto a busy slot: clear message, nothing moved.
         other_start = self.next_slot(days=2)
-        self.env["calendar.event"].create(
-            {
-                "name": "Busy",
-                "start": other_start,
-                "stop": other_start + timedelta(hours=1),
-                "user_id": self.host.id,
-                "partner_ids": [(6, 0, self.host.partner_id.ids)],
-            }
-        )
+        self.busy_event(other_start, other_start + timedelta(hours=1))
         old_start = booking.start
         response = self.url_open(
             f"/book/booking/{token}/reschedule",

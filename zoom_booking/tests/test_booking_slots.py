@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta
 import pytz
 
 from odoo.fields import Command
-from odoo.tests import TransactionCase, freeze_time, new_test_user, tagged
+from odoo.tests import TransactionCase, freeze_time, tagged
 
-from .common import BookingCalendarMixin
+from .common import BookingCalendarMixin, make_user
 
 H = timedelta(hours=1)
 M30 = timedelta(minutes=30)
@@ -22,14 +22,7 @@ class TestBookingCalendarSlots(BookingCalendarMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.host = new_test_user(
-            cls.env,
-            login="zb_slots_host",
-            name="Slot Host",
-            tz="Europe/Berlin",
-            email="slot.host@example.com",
-            groups="base.group_user",
-        )
+        cls.host = make_user(cls.env, "zb_slots_host", "Slot Host", tz="Europe/Berlin")
 
     def make_calendar(self, tz, lines, **values):
         vals = {
@@ -43,18 +36,6 @@ class TestBookingCalendarSlots(BookingCalendarMixin, TransactionCase):
             ],
         }
         return self.create_booking_calendar(self.host, **dict(vals, **values))
-
-    def busy_event(self, start, stop, **values):
-        return self.env["calendar.event"].create(
-            {
-                "name": "Busy",
-                "start": start,
-                "stop": stop,
-                "user_id": self.host.id,
-                "partner_ids": [Command.set(self.host.partner_id.ids)],
-                **values,
-            }
-        )
 
     def local_times(self, slots, tz):
         zone = pytz.timezone(tz)

@@ -4,10 +4,10 @@ the OAuth routes, which never send the browser off-site."""
 
 from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 
-from .common import CLIENT_SECRET, WEBHOOK_SECRET
+from .common import CLIENT_SECRET, WEBHOOK_SECRET, make_user
 from .test_booking_flow import BookingHttpCase
 
 EVIL = "https://evil.example/steal"
@@ -35,20 +35,8 @@ class SecurityCase(BookingHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.colleague = new_test_user(
-            cls.env,
-            login="zb_colleague",
-            name="Cleo Colleague",
-            email="cleo.colleague@example.com",
-            groups="base.group_user",
-        )
-        cls.other_calendar = cls.create_booking_calendar(
-            cls.other_host,
-            all_week=True,
-            name="Other call",
-            slug="zb-other-call",
-            online_meeting_provider="zoom",
-        )
+        cls.colleague = make_user(cls.env, "zb_colleague", "Cleo Colleague")
+        cls.other_calendar = cls.create_other_calendar()
 
     def setUp(self):
         super().setUp()

@@ -11,13 +11,7 @@ from .test_zoom_meeting import ZoomMeetingCase
 class ZoomPurgeCase(ZoomMeetingCase):
     def setUp(self):
         super().setUp()
-        self.other_calendar = self.create_booking_calendar(
-            self.other_host,
-            all_week=True,
-            name="Other call",
-            slug="zb-other-call",
-            online_meeting_provider="zoom",
-        )
+        self.other_calendar = self.create_other_calendar()
         self.other_connection = self.connect_zoom(self.other_host)
 
     def book_history(self):
