@@ -19,6 +19,13 @@ from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import booking_path
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+# An attendee's answer in Odoo, as an .ics PARTSTAT.
+PARTSTAT = {
+    "needsAction": "NEEDS-ACTION",
+    "accepted": "ACCEPTED",
+    "declined": "DECLINED",
+    "tentative": "TENTATIVE",
+}
 
 
 class CalendarEvent(models.Model):
@@ -376,13 +383,14 @@ class CalendarEvent(models.Model):
             )
             if purpose in ("rescheduled", "cancelled"):
                 event.with_context(zoom_booking_sync=True).booking_ics_sequence += 1
+            method = "CANCEL" if purpose == "cancelled" else "REQUEST"
             ics = self.env["ir.attachment"].create(
                 {
                     "name": "invitation.ics",
                     "mimetype": "text/calendar",
-                    "raw": event._booking_ics(
-                        "CANCEL" if purpose == "cancelled" else "REQUEST"
-                    ),
+                    "raw": event.with_context(
+                        booking_ics_method=method
+                    )._get_ics_file()[event.id],
                     "res_model": "calendar.event",
                     "res_id": event.id,
                 }
@@ -401,9 +409,23 @@ class CalendarEvent(models.Model):
             if values:
                 event.with_context(zoom_booking_sync=True).write(values)
 
+    def _get_ics_file(self):
+        """The calendar module's .ics of these events; bookings get theirs
+        from :meth:`_booking_ics` (``booking_ics_method`` in the context:
+        ``REQUEST`` or ``CANCEL``), so Odoo's own invitations carry the same."""
+        bookings = self.filtered("booking_calendar_id")
+        result = super(CalendarEvent, self - bookings)._get_ics_file()
+        method = self.env.context.get("booking_ics_method") or "REQUEST"
+        for event in bookings:
+            result[event.id] = event._booking_ics(method)
+        return result
+
     def _booking_ics(self, method="REQUEST"):
-        """This booking as an iCalendar file. Its UID stays the same and its
-        SEQUENCE grows, so calendars update the item instead of adding one."""
+        """This booking as an iCalendar object, as RFC 5546 asks of an
+        invitation (METHOD, ORGANIZER, ATTENDEE): its UID stays the same and
+        its SEQUENCE grows, so calendars update the item instead of adding one.
+        vobject escapes every text value; quotes in names become apostrophes,
+        as the calendar module does, since a parameter can't hold them."""
         self.ensure_one()
         cal = vobject.iCalendar()
         cal.add("method").value = method
@@ -430,7 +452,13 @@ class CalendarEvent(models.Model):
             vevent.add("description").value = "\n".join(lines)
         organizer = vevent.add("organizer")
         organizer.value = f"mailto:{self.user_id.email or ''}"
-        organizer.params["CN"] = [self.user_id.name or ""]
+        organizer.params["CN"] = [(self.user_id.name or "").replace('"', "'")]
+        for attendee in self.attendee_ids:
+            line = vevent.add("attendee")
+            line.value = f"mailto:{attendee.email or ''}"
+            line.params["CN"] = [(attendee.common_name or "").replace('"', "'")]
+            line.params["ROLE"] = ["REQ-PARTICIPANT"]
+            line.params["PARTSTAT"] = [PARTSTAT.get(attendee.state, "NEEDS-ACTION")]
         return cal.serialize().encode()
 
     def _booking_ics_uid(self):

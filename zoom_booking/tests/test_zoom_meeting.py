@@ -148,8 +148,17 @@ class TestZoomMeetingOfABooking(ZoomMeetingCase):
             self.assertIn(meeting["password"], mail.body_html)
             self.assertIn("Rollout &lt;b&gt;plan&lt;/b&gt;", mail.body_html)
             ics = self.ics_of(mail)
+            self.assertEqual(ics.method.value, "REQUEST")
             self.assertEqual(ics.vevent.location.value, meeting["join_url"])
             self.assertEqual(ics.vevent.sequence.value, "0")
+            # RFC 5546: the organizer and every attendee.
+            self.assertEqual(
+                ics.vevent.organizer.value.lower(), "mailto:hana.host@example.com"
+            )
+            self.assertEqual(
+                sorted(line.value.lower() for line in ics.vevent.attendee_list),
+                ["mailto:gina.guest@example.com", "mailto:hana.host@example.com"],
+            )
             self.assertEqual(ics.vevent.dtstart.value.replace(tzinfo=None), start)
         guest_mail = mails.filtered(
             lambda m: booking.booking_guest_partner_id in m.recipient_ids
@@ -331,7 +340,18 @@ class TestZoomMeetingFollowsTheBooking(ZoomMeetingCase):
         booking.invalidate_recordset()
         self.assertEqual(booking.zoom_status, "cleared")
         self.assertFalse(booking.zoom_join_url or booking.videocall_location)
-        self.assertEqual(len(self.mails_of(booking, "Booking cancelled")), 2)
+        cancellations = self.mails_of(booking, "Booking cancelled")
+        self.assertEqual(len(cancellations), 2)
+        # The .ics cancels the same calendar item, for both attendees.
+        first = self.ics_of(self.mails_of(booking, "Booking confirmed")[0])
+        for mail in cancellations:
+            ics = self.ics_of(mail)
+            self.assertEqual(ics.method.value, "CANCEL")
+            self.assertEqual(ics.vevent.status.value, "CANCELLED")
+            self.assertEqual(ics.vevent.uid.value, first.vevent.uid.value)
+            self.assertGreater(int(ics.vevent.sequence.value), 0)
+            self.assertEqual(len(ics.vevent.attendee_list), 2)
+            self.assertNotIn("location", ics.vevent.contents)
 
     def test_host_archives_or_deletes(self):
         archived, _url = self.book_zoom(self.next_slot(days=2))
