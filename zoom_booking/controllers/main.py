@@ -1,3 +1,6 @@
+"""HTTP routes: the Zoom connection's OAuth flow, Zoom's webhook, and the
+public booking pages; each parses, checks, calls one model method, renders."""
+
 import logging
 
 from werkzeug.exceptions import Forbidden

@@ -1,3 +1,5 @@
+"""res.config.settings: the Zoom app's credentials and the URLs to give Zoom."""
+
 from odoo import api, fields, models
 
 from .zoom_connection import CALLBACK_PATH, WEBHOOK_PATH

@@ -1,3 +1,5 @@
+"""res.users: a user's Zoom connection as they see it, and its buttons."""
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 

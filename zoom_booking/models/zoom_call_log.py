@@ -1,3 +1,5 @@
+"""zoom.call.log: every call made to Zoom for an event, without secrets."""
+
 from odoo import api, fields, models
 
 

@@ -1,3 +1,5 @@
+"""zoom.connection: a user's OAuth link to their Zoom account and its tokens."""
+
 import logging
 import secrets
 import time

@@ -1,3 +1,5 @@
+"""zoom.webhook.event: Zoom's notifications, checked, handled once, kept a while."""
+
 import hashlib
 import json
 import logging

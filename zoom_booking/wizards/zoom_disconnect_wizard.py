@@ -1,3 +1,5 @@
+"""zoom.disconnect.wizard: what disconnecting Zoom will do, before it is done."""
+
 from odoo import _, api, fields, models
 
 
