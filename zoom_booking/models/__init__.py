@@ -1,5 +1,6 @@
 from . import (
     zoom_meeting_mixin,
+    booking_slot_mixin,
     booking_calendar,
     booking_calendar_availability,
     calendar_event,

@@ -17,23 +17,18 @@ from odoo.tools import email_normalize, html2plaintext
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..exceptions import BookingError, SlotTakenError
+from ..exceptions import BookingError
+from ..tools.guest_input import FIELD_LIMITS, clean_guest_values, parse_day_range
 from ..tools.slots import (
-    availability_windows,
-    compute_free_slots,
     format_utc,
-    local_to_utc,
-    parse_utc,
 )
-from ..tools.text import has_control_chars, slugify
+from ..tools.text import slugify
 from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import booking_path
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
 RESERVED_SLUGS = {"booking"}
-MAX_RANGE_DAYS = 42
-FIELD_LIMITS = {"name": 128, "email": 254, "phone": 32, "notes": 2000}
 WEEKDAYS = [
     ("0", "Monday"),
     ("1", "Tuesday"),
@@ -48,6 +43,7 @@ WEEKDAYS = [
 # ------------------------------------------------------------------ models
 class BookingCalendar(models.Model):
     _name = "booking.calendar"
+    _inherit = ["booking.slot.mixin"]
     _description = "Booking calendar"
     _order = "sequence, name, id"
 
@@ -349,122 +345,6 @@ class BookingCalendar(models.Model):
             "target": "new",
         }
 
-    # -------------------------------------------------------------- slots
-    def _get_busy_intervals(self, start, stop, exclude_event=None):
-        """The host's busy ``(start, stop)`` UTC intervals overlapping a period.
-
-        One query, whatever the number of events: every active calendar event
-        shown as busy with the host among its attendees, bookings and events
-        synced from Google/Microsoft alike.
-        """
-        self.ensure_one()
-        event_model = self.env["calendar.event"]
-        event_model.flush_model(
-            [
-                "start",
-                "stop",
-                "allday",
-                "start_date",
-                "stop_date",
-                "show_as",
-                "active",
-                "partner_ids",
-            ]
-        )
-        # All-day events are stored around noon; widen the query by a day and
-        # turn them into whole local days below.
-        margin = timedelta(days=1)
-        self.env.cr.execute(
-            """
-            SELECT e.start, e.stop, e.allday, e.start_date, e.stop_date
-              FROM calendar_event e
-              JOIN calendar_event_res_partner_rel rel ON rel.calendar_event_id = e.id
-             WHERE rel.res_partner_id = %s
-               AND e.active
-               AND e.show_as = 'busy'
-               AND e.stop > %s
-               AND e.start < %s
-               AND e.id != %s
-            """,
-            [
-                self.host_id.partner_id.id,
-                start - margin,
-                stop + margin,
-                exclude_event.id if exclude_event else 0,
-            ],
-        )
-        tz = pytz.timezone(self.tz or "UTC")
-        intervals = []
-        for ev_start, ev_stop, allday, start_date, stop_date in self.env.cr.fetchall():
-            if allday and start_date and stop_date:
-                ev_start = local_to_utc(tz, start_date, 0)
-                ev_stop = local_to_utc(tz, stop_date + timedelta(days=1), 0)
-            if ev_stop > start and ev_start < stop:
-                intervals.append((ev_start, ev_stop))
-        return intervals
-
-    def _get_free_slots(
-        self, first_day, last_day, tz_name, now=None, exclude_event=None
-    ):
-        """Free slot starts (naive UTC) on the guest's local days ``first_day`` to
-        ``last_day`` (inclusive) in timezone ``tz_name``.
-
-        Notice, horizon, buffers and the host's busy time are applied.
-        """
-        self.ensure_one()
-        now = (now or fields.Datetime.now()).replace(microsecond=0)
-        guest_tz = pytz.timezone(tz_name)
-        range_start = local_to_utc(guest_tz, first_day, 0)
-        range_stop = local_to_utc(guest_tz, last_day + timedelta(days=1), 0)
-        earliest = max(range_start, now + timedelta(hours=self.min_notice_hours))
-        latest = min(range_stop, now + timedelta(days=self.max_days_ahead))
-        if earliest >= latest:
-            return []
-        host_tz = pytz.timezone(self.tz or "UTC")
-        # Local days of the host that can overlap the guest's range.
-        host_first = pytz.utc.localize(earliest).astimezone(host_tz).date()
-        host_last = pytz.utc.localize(latest).astimezone(host_tz).date()
-        lines = [
-            (line.weekday, line.hour_from, line.hour_to)
-            for line in self.availability_ids
-        ]
-        windows = availability_windows(
-            lines, host_tz.zone, host_first - timedelta(days=1), host_last
-        )
-        if not windows:
-            return []
-        buffer_before = timedelta(minutes=self.buffer_before)
-        buffer_after = timedelta(minutes=self.buffer_after)
-        busy = self._get_busy_intervals(
-            windows[0][0] - buffer_before - buffer_after,
-            windows[-1][1] + buffer_before + buffer_after,
-            exclude_event=exclude_event,
-        )
-        return compute_free_slots(
-            windows,
-            busy,
-            timedelta(minutes=self.duration),
-            step=timedelta(minutes=self.slot_interval or self.duration),
-            buffer_before=buffer_before,
-            buffer_after=buffer_after,
-            earliest=earliest,
-            latest=latest,
-        )
-
-    def _is_slot_free(self, start, exclude_event=None, now=None):
-        """Whether ``start`` (naive UTC) is one of the free slots right now."""
-        self.ensure_one()
-        host_tz = pytz.timezone(self.tz or "UTC")
-        day = pytz.utc.localize(start).astimezone(host_tz).date()
-        slots = self._get_free_slots(
-            day - timedelta(days=1),
-            day + timedelta(days=1),
-            host_tz.zone,
-            now=now,
-            exclude_event=exclude_event,
-        )
-        return start in slots
-
     # -------------------------------------------------------------- public API
     @api.model
     def _get_public_calendar(self, slug):
@@ -475,34 +355,6 @@ class BookingCalendar(models.Model):
             [("slug", "=", slug), ("is_published", "=", True)], limit=1
         )
 
-    @api.model
-    def _parse_public_range(self, start, end, tz_name):
-        """Check the slots request of a guest: ``(first_day, last_day, tz)``.
-
-        :raise BookingError: with a message for the guest
-        """
-        tz_name = self._check_timezone(tz_name)
-        try:
-            first_day = fields.Date.to_date(start)
-            last_day = fields.Date.to_date(end)
-        except (ValueError, TypeError):
-            first_day = last_day = None
-        if not first_day or not last_day:
-            raise BookingError(_("Dates must be given as YYYY-MM-DD."))
-        if last_day < first_day:
-            raise BookingError(_("The end date must not be before the start date."))
-        if (last_day - first_day).days >= MAX_RANGE_DAYS:
-            raise BookingError(
-                _("Ask for at most %(days)s days at once.", days=MAX_RANGE_DAYS)
-            )
-        return first_day, last_day, tz_name
-
-    @api.model
-    def _check_timezone(self, tz_name):
-        if not isinstance(tz_name, str) or tz_name not in pytz.all_timezones_set:
-            raise BookingError(_("Unknown timezone."))
-        return tz_name
-
     def _public_free_slots(self, start, end, tz_name, exclude_event=None):
         """Free slots for a guest: ``{"slots": [ISO-8601 UTC starts], "tz", ...}``.
 
@@ -510,7 +362,7 @@ class BookingCalendar(models.Model):
         :raise BookingError: on malformed dates or timezone
         """
         self.ensure_one()
-        first_day, last_day, tz_name = self._parse_public_range(start, end, tz_name)
+        first_day, last_day, tz_name = parse_day_range(self.env, start, end, tz_name)
         slots = self.sudo()._get_free_slots(
             first_day, last_day, tz_name, exclude_event=exclude_event
         )
@@ -544,94 +396,6 @@ class BookingCalendar(models.Model):
             "timezones": pytz.common_timezones,
             "field_limits": FIELD_LIMITS,
         }
-
-    @api.model
-    def _check_guest_values(self, values):
-        """Clean and check a guest's answers; raise BookingError if invalid."""
-        cleaned = {}
-        for key, limit in FIELD_LIMITS.items():
-            value = values.get(key) or ""
-            if not isinstance(value, str):
-                value = ""
-            value = value.strip()
-            if has_control_chars(value):
-                raise BookingError(
-                    _(
-                        "%(field)s contains characters that can't be stored.",
-                        field=self._guest_field_label(key),
-                    )
-                )
-            if len(value) > limit:
-                raise BookingError(
-                    _(
-                        "%(field)s is too long (at most %(limit)s characters).",
-                        field=self._guest_field_label(key),
-                        limit=limit,
-                    )
-                )
-            cleaned[key] = value
-        if not cleaned["name"]:
-            raise BookingError(_("Please enter your name."))
-        email = email_normalize(cleaned["email"], strict=True)
-        if not email or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-            raise BookingError(_("Please enter a valid email address."))
-        cleaned["email"] = email
-        if cleaned["phone"] and not re.match(r"^[0-9+()./\- ]+$", cleaned["phone"]):
-            raise BookingError(
-                _("The phone number may only contain digits, spaces and + ( ) . - /.")
-            )
-        cleaned["tz"] = self._check_timezone(values.get("tz"))
-        return cleaned
-
-    @api.model
-    def _guest_field_label(self, key):
-        return {
-            "name": _("Name"),
-            "email": _("Email"),
-            "phone": _("Phone"),
-            "notes": _("Notes"),
-        }[key]
-
-    def _check_start(self, start_text, exclude_event=None):
-        """The naive UTC start chosen by a guest, if it is a free slot now."""
-        self.ensure_one()
-        start = parse_utc(start_text)
-        if not start:
-            raise BookingError(_("Please choose a time slot."))
-        now = fields.Datetime.now()
-        if start < now:
-            raise BookingError(
-                _("This time is in the past: please choose another slot.")
-            )
-        if start > now + timedelta(days=self.max_days_ahead):
-            raise BookingError(
-                _("You can book at most %(days)s days ahead.", days=self.max_days_ahead)
-            )
-        if not self._is_slot_free(start, exclude_event=exclude_event, now=now):
-            raise SlotTakenError(
-                _(
-                    "This slot was just taken or is no longer available: please "
-                    "choose another one."
-                )
-            )
-        return start
-
-    def _lock_host(self):
-        """Serialize the bookings of this calendar's host.
-
-        A row lock alone is not enough under REPEATABLE READ: the waiting
-        transaction would keep its old snapshot and not see the booking that was
-        just committed. Updating the row makes PostgreSQL abort the later
-        transaction with a serialization failure instead; Odoo retries the
-        request with a fresh snapshot, which then sees the slot as taken.
-        """
-        self.ensure_one()
-        self.env.cr.execute(
-            "UPDATE res_users SET write_date = write_date WHERE id = %s",
-            [self.host_id.id],
-            # The loser's serialization failure is expected, and retried.
-            log_exceptions=False,
-        )
 
     def _find_or_create_guest_partner(self, name, email, phone, tz):
         """The guest's partner: an Odoo user's own partner when the email is one
@@ -693,7 +457,7 @@ class BookingCalendar(models.Model):
         calendar = self.sudo()
         if not calendar.is_published or not calendar.active:
             raise BookingError(_("This booking calendar is not available."))
-        guest = self._check_guest_values(values)
+        guest = clean_guest_values(self.env, values)
         with self.env.cr.savepoint():
             calendar._lock_host()
             start = calendar._check_start(start)

@@ -15,6 +15,7 @@ from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
 
 from ..exceptions import BookingError
+from ..tools.guest_input import check_timezone
 from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import booking_path
 
@@ -228,7 +229,7 @@ class CalendarEvent(models.Model):
         if not calendar.active:
             raise BookingError(_("This booking calendar is no longer available."))
         if tz_name:
-            tz_name = calendar._check_timezone(tz_name)
+            tz_name = check_timezone(self.env, tz_name)
         with self.env.cr.savepoint():
             calendar._lock_host()
             new_start = calendar._check_start(start, exclude_event=event)

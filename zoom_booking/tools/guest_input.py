@@ -1,0 +1,91 @@
+"""What a guest types or sends, checked: timezones, day ranges and the booking
+form. Messages are for the guest, in the language of ``env``."""
+
+import re
+
+import pytz
+
+from odoo import fields
+from odoo.tools import email_normalize
+
+from ..exceptions import BookingError
+from .text import has_control_chars
+
+MAX_RANGE_DAYS = 42
+FIELD_LIMITS = {"name": 128, "email": 254, "phone": 32, "notes": 2000}
+PHONE_RE = re.compile(r"^[0-9+()./\- ]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_timezone(env, tz_name):
+    """``tz_name`` if it is an IANA timezone; else BookingError."""
+    if not isinstance(tz_name, str) or tz_name not in pytz.all_timezones_set:
+        raise BookingError(env._("Unknown timezone."))
+    return tz_name
+
+
+def parse_day_range(env, start, end, tz_name):
+    """A guest's slots request, checked: ``(first_day, last_day, tz_name)``."""
+    tz_name = check_timezone(env, tz_name)
+    try:
+        first_day = fields.Date.to_date(start)
+        last_day = fields.Date.to_date(end)
+    except (ValueError, TypeError):
+        first_day = last_day = None
+    if not first_day or not last_day:
+        raise BookingError(env._("Dates must be given as YYYY-MM-DD."))
+    if last_day < first_day:
+        raise BookingError(env._("The end date must not be before the start date."))
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:
+        raise BookingError(
+            env._("Ask for at most %(days)s days at once.", days=MAX_RANGE_DAYS)
+        )
+    return first_day, last_day, tz_name
+
+
+def field_label(env, key):
+    return {
+        "name": env._("Name"),
+        "email": env._("Email"),
+        "phone": env._("Phone"),
+        "notes": env._("Notes"),
+    }[key]
+
+
+def clean_guest_values(env, values):
+    """The booking form's ``name``, ``email``, ``phone``, ``notes`` and ``tz``,
+    stripped and checked; BookingError with the guest's message otherwise."""
+    cleaned = {}
+    for key, limit in FIELD_LIMITS.items():
+        value = values.get(key) or ""
+        if not isinstance(value, str):
+            value = ""
+        value = value.strip()
+        if has_control_chars(value):
+            raise BookingError(
+                env._(
+                    "%(field)s contains characters that can't be stored.",
+                    field=field_label(env, key),
+                )
+            )
+        if len(value) > limit:
+            raise BookingError(
+                env._(
+                    "%(field)s is too long (at most %(limit)s characters).",
+                    field=field_label(env, key),
+                    limit=limit,
+                )
+            )
+        cleaned[key] = value
+    if not cleaned["name"]:
+        raise BookingError(env._("Please enter your name."))
+    email = email_normalize(cleaned["email"], strict=True)
+    if not email or not EMAIL_RE.match(email):
+        raise BookingError(env._("Please enter a valid email address."))
+    cleaned["email"] = email
+    if cleaned["phone"] and not PHONE_RE.match(cleaned["phone"]):
+        raise BookingError(
+            env._("The phone number may only contain digits, spaces and + ( ) . - /.")
+        )
+    cleaned["tz"] = check_timezone(env, values.get("tz"))
+    return cleaned
