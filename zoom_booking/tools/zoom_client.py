@@ -154,21 +154,13 @@ class ZoomClient:
         Raises one of the ``Zoom*`` exceptions on any failure.
         """
         headers = {"Accept": "application/json"}
-        auth = None
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        if basic_auth:
-            auth = (self.client_id or "", self.client_secret or "")
+        auth = (self.client_id or "", self.client_secret or "") if basic_auth else None
         path = re.sub(r"^https?://[^/]+", "", url)
-        timeout = timeout or self.timeout
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left < 0.2:
-                raise ZoomTimeout("No time left to wait for Zoom.")
-            timeout = min(timeout, left)
+        timeout = self._timeout_left(timeout or self.timeout)
         started = time.monotonic()
-        status = None
-        error = None
+        status = error = None
         try:
             response = self.session.request(
                 method,
@@ -189,25 +181,39 @@ class ZoomClient:
             error = "unreachable"
             raise ZoomUnavailable("Zoom could not be reached.") from exc
         finally:
-            duration_ms = int((time.monotonic() - started) * 1000)
-            _logger.info(
-                "Zoom %s %s -> %s (%d ms)",
-                method,
-                mask_secrets(path),
-                status or error,
-                duration_ms,
-            )
-            if self.call_logger:
-                self.call_logger(
-                    {
-                        "method": method,
-                        "path": mask_secrets(path.split("?")[0]),
-                        "status": status or 0,
-                        "duration_ms": duration_ms,
-                        "error": error or "",
-                    }
-                )
+            self._log_call(method, path, status, error, started)
         return self._handle_response(response)
+
+    def _timeout_left(self, timeout):
+        """The timeout of a call, shortened to what the deadline leaves."""
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left < 0.2:
+            raise ZoomTimeout("No time left to wait for Zoom.")
+        return min(timeout, left)
+
+    def _log_call(self, method, path, status, error, started):
+        """One line in the server log and, when asked, one call-log entry;
+        secrets masked in both."""
+        duration_ms = int((time.monotonic() - started) * 1000)
+        _logger.info(
+            "Zoom %s %s -> %s (%d ms)",
+            method,
+            mask_secrets(path),
+            status or error,
+            duration_ms,
+        )
+        if self.call_logger:
+            self.call_logger(
+                {
+                    "method": method,
+                    "path": mask_secrets(path.split("?")[0]),
+                    "status": status or 0,
+                    "duration_ms": duration_ms,
+                    "error": error or "",
+                }
+            )
 
     def _handle_response(self, response):
         status = response.status_code
