@@ -20,6 +20,10 @@ Each run books one more slot of ``product-demo`` as a guest.
 Use the same host name as the instance's ``web.base.url`` (``scripts/run.sh``
 sets ``http://localhost:<port>``): the Zoom callback comes back to that address
 and the session cookie must be valid for it.
+
+With ``--start`` it needs no running instance: it starts a throw-away one with
+the benchmark's start-up (``bench/stack.py``: a fresh database with demo data,
+the Zoom double, a multi-worker Odoo on 127.0.0.1) and stops it at the end.
 """
 
 import argparse
@@ -33,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import requests
@@ -85,6 +90,44 @@ def log(message):
 
 
 # ---------------------------------------------------------------- Odoo session
+@contextmanager
+def throwaway_instance():
+    """A fresh zoom_booking with demo data, as the benchmark starts one; yields
+    its base URL, then stops it and drops its database."""
+    sys.path.insert(0, str(ROOT))
+    from bench import stack
+
+    db = "zoom_booking_screenshots"
+    tmp = Path(tempfile.mkdtemp(prefix="zoom_booking_screenshots_"))
+    conf = tmp / "odoo.conf"
+    stack.write_conf(conf, db, tmp / "data", stack.free_port())
+    double = server = None
+    try:
+        log(f"installing zoom_booking with demo data in {db} (logs in {tmp})")
+        stack.install_database(conf, db, tmp / "install.log", demo=True)
+        double = stack.ZoomDoubleProcess(stack.free_port(), tmp / "zoom_double.log")
+        double.start()
+        port = stack.free_port()
+        base_url = f"http://{stack.LOCAL}:{port}"
+        database = stack.Db(conf, db)
+        cr, env = database.env_cursor()
+        with cr:
+            stack.point_at_zoom(env, double.url, base_url)
+        database.close()
+        server = stack.OdooServer(
+            conf, db, port, stack.free_port(), 2, tmp / "odoo.log"
+        )
+        server.start()
+        yield base_url
+    except stack.SetupError as exc:
+        raise ScreenshotError(str(exc)) from None
+    finally:
+        if server:
+            server.stop()
+        if double:
+            double.stop()
+        stack.drop_database(db)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def odoo_login(base_url, login, password, timeout):
@@ -464,30 +507,40 @@ def main():
     parser.add_argument("--guest-email", default="ada.lovelace@example.com")
     parser.add_argument("--chromium", help="Chromium binary (default: from PATH)")
     parser.add_argument(
+        "--start",
+        action="store_true",
+        help="start a throw-away instance as the benchmark does (ignores --url)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=30,
         help="seconds to wait for each step (default: %(default)s)",
     )
     args = parser.parse_args()
-    base_url = args.url.rstrip("/")
     out = Path(args.out)
-
     try:
-        session_id = odoo_login(base_url, args.login, args.password, args.timeout)
-        binary = find_chromium(args.chromium)
-        out.mkdir(parents=True, exist_ok=True)
-        browser = Chromium(binary, args.timeout)
-        try:
-            errors = take_screenshots(browser, base_url, session_id, out, args)
-        finally:
-            browser.close()
+        instance = throwaway_instance() if args.start else nullcontext(args.url)
+        with instance as base_url:
+            errors = shoot(base_url.rstrip("/"), out, args)
         if errors:
             fail(f"{len(errors)} of 3 steps failed (see above)")
     except ScreenshotError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
+
+
+def shoot(base_url, out, args):
+    """Log in, then take the screenshots; returns the steps that failed."""
+    session_id = odoo_login(base_url, args.login, args.password, args.timeout)
+    binary = find_chromium(args.chromium)
+    out.mkdir(parents=True, exist_ok=True)
+    browser = Chromium(binary, args.timeout)
+    try:
+        return take_screenshots(browser, base_url, session_id, out, args)
+    finally:
+        browser.close()
 
 
 if __name__ == "__main__":
