@@ -9,9 +9,24 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_USER = "host@example.com"
-SCOPE = (
-    "meeting:write:meeting meeting:update:meeting meeting:delete:meeting user:read:user"
+# What the README tells an admin to select: the app is granted exactly these
+# unless a test grants others (config ``granted_scopes``).
+DEFAULT_SCOPES = (
+    "meeting:write:meeting meeting:update:meeting meeting:delete:meeting "
+    "meeting:read:meeting meeting:read:list_meetings user:read:user "
+    "user:read:settings"
 )
+SCOPE = DEFAULT_SCOPES  # the scopes the authorization screen asks for
+# Each endpoint's granular scope, and the classic scope that covers it too.
+ROUTE_SCOPES = {
+    ("GET", "user"): ("user:read:user", "user:read"),
+    ("GET", "user_settings"): ("user:read:settings", "user:read"),
+    ("POST", "meetings"): ("meeting:write:meeting", "meeting:write"),
+    ("GET", "meetings"): ("meeting:read:list_meetings", "meeting:read"),
+    ("GET", "meeting"): ("meeting:read:meeting", "meeting:read"),
+    ("PATCH", "meeting"): ("meeting:update:meeting", "meeting:write"),
+    ("DELETE", "meeting"): ("meeting:delete:meeting", "meeting:write"),
+}
 CODE_TTL = 300  # seconds an authorization code stays valid
 DEFAULT_TOKEN_EXPIRES_IN = 3600
 DEFAULT_REFRESH_TOKEN_EXPIRES_IN = 90 * 86400  # unconfirmed at Zoom: configurable
@@ -26,6 +41,18 @@ DAILY_LIMIT_MESSAGE = (
     "requests at GMT 00:00:00."
 )
 PASSWORD_RE = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
+PASSCODE_SPECIALS = "@-_*"
+# Zoom's default passcode policy (an account may make it stricter).
+DEFAULT_PASSCODE_POLICY = {
+    "length": 0,
+    "have_letter": False,
+    "have_number": False,
+    "have_special_character": False,
+    "only_allow_numeric": False,
+    "have_upper_and_lower_characters": False,
+    "consecutive_characters_length": 0,
+    "weak_enhance_detection": False,
+}
 PASSWORD_MESSAGE = (
     "Password may only contain the following characters: [a-z A-Z 0-9 @ - _ *] "
     "and can have a maximum of 10 characters."
@@ -98,11 +125,11 @@ def _html_response(status, text):
     )
 
 
-def _zoom_error(status, code, message, errors=None):
+def _zoom_error(status, code, message, errors=None, headers=None):
     body = {"code": code, "message": message}
     if errors:
         body["errors"] = errors
-    return _json_response(status, body)
+    return _json_response(status, body, headers)
 
 
 def _oauth_error(status, error, reason):
@@ -185,3 +212,53 @@ class _Headers(dict):
 
     def get(self, key, default=None):
         return dict.get(self, self._key(key), default)
+
+
+def passcode_problems(password, policy):
+    """What breaks the account's passcode policy in ``password`` (a list)."""
+    problems = []
+    if len(password) < int(policy.get("length") or 0):
+        problems.append(f"at least {policy['length']} characters")
+    if policy.get("only_allow_numeric") and not password.isdigit():
+        problems.append("only numbers")
+    if policy.get("have_letter") and not any(c.isalpha() for c in password):
+        problems.append("a letter")
+    if policy.get("have_number") and not any(c.isdigit() for c in password):
+        problems.append("a number")
+    if policy.get("have_upper_and_lower_characters") and not (
+        any(c.isupper() for c in password) and any(c.islower() for c in password)
+    ):
+        problems.append("upper and lower case letters")
+    if policy.get("have_special_character") and not any(
+        c in PASSCODE_SPECIALS for c in password
+    ):
+        problems.append("a special character (@ - _ *)")
+    run = int(policy.get("consecutive_characters_length") or 0)
+    if run and _has_consecutive(password, run):
+        problems.append(f"no {run} consecutive characters (1111, 1234, abcd)")
+    return problems
+
+
+def _has_consecutive(text, run):
+    same = up = 1
+    for previous, current in zip(text, text[1:], strict=False):
+        same = same + 1 if current == previous else 1
+        up = up + 1 if ord(current) == ord(previous) + 1 else 1
+        if max(same, up) >= run:
+            return True
+    return False
+
+
+def generate_passcode(policy, rng):
+    """A passcode Zoom would generate: one that meets ``policy``."""
+    length = min(10, max(6, int(policy.get("length") or 0)))
+    if policy.get("only_allow_numeric"):
+        alphabet = "0123456789"
+    else:
+        alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+        if policy.get("have_special_character"):
+            alphabet += PASSCODE_SPECIALS
+    while True:
+        password = "".join(rng.choice(alphabet) for _ in range(length))
+        if not passcode_problems(password, policy):
+            return password

@@ -101,6 +101,12 @@ _CONTROL_ROUTES = {
     ("POST", "/_double/expire_tokens"): (
         lambda d, q, data: d.expire_access_tokens(data.get("email"))
     ),
+    ("POST", "/_double/user_settings"): lambda d, q, data: d.set_user_settings(
+        data["email"], data.get("require_passcode"), data.get("passcode_policy")
+    ),
+    ("POST", "/_double/meeting_status"): (
+        lambda d, q, data: d.set_meeting_status(data["id"], data["status"])
+    ),
     ("POST", "/_double/deauthorize"): (
         lambda d, q, data: d.deauthorize(data["email"], data.get("webhook_url"))
     ),

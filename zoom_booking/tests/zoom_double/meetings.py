@@ -19,6 +19,7 @@ from .common import (
     MEETING_TYPES,
     PASSWORD_MESSAGE,
     PASSWORD_RE,
+    ROUTE_SCOPES,
     START_TIME_RE,
     SUMMARY_FIELDS,
     _html_response,
@@ -29,6 +30,8 @@ from .common import (
     _valid_tz,
     _validation_failed,
     _zoom_error,
+    generate_passcode,
+    passcode_problems,
 )
 
 
@@ -128,6 +131,10 @@ def _validate_meeting(data, default_tz):
     return out, start, errors
 
 
+def _join_url(base_url, meeting_id, encrypted):
+    return f"{base_url}/j/{meeting_id}" + (f"?pwd={encrypted}" if encrypted else "")
+
+
 def _numeric_password(password):
     if password.isdigit():
         return password
@@ -157,17 +164,18 @@ class MeetingRoutes:
     # ------------------------------------------------------------------ API
     def _api(self, method, path, query, body):
         routes = (
-            ("GET", r"/users/([^/]+)", self._get_user),
-            ("GET", r"/users/([^/]+)/meetings", self._list_meetings),
-            ("POST", r"/users/([^/]+)/meetings", self._create_meeting),
-            ("GET", r"/meetings/([^/]+)", self._get_meeting),
-            ("PATCH", r"/meetings/([^/]+)", self._patch_meeting),
-            ("DELETE", r"/meetings/([^/]+)", self._delete_meeting),
+            ("GET", r"/users/([^/]+)", "user", self._get_user),
+            ("GET", r"/users/([^/]+)/settings", "user_settings", self._get_settings),
+            ("GET", r"/users/([^/]+)/meetings", "meetings", self._list_meetings),
+            ("POST", r"/users/([^/]+)/meetings", "meetings", self._create_meeting),
+            ("GET", r"/meetings/([^/]+)", "meeting", self._get_meeting),
+            ("PATCH", r"/meetings/([^/]+)", "meeting", self._patch_meeting),
+            ("DELETE", r"/meetings/([^/]+)", "meeting", self._delete_meeting),
         )
-        for route_method, pattern, handler in routes:
+        for route_method, pattern, resource, handler in routes:
             match = re.fullmatch(pattern, path)
             if match and method == route_method:
-                func = handler
+                func, needed = handler, ROUTE_SCOPES[(method, resource)]
                 break
         else:
             return _zoom_error(404, 404, "Not found")
@@ -177,8 +185,17 @@ class MeetingRoutes:
         with double._lock:
             user, error = double._token_user_locked(token)
             user = dict(user) if user else None
+            scopes = double._token_scopes_locked(token)
         if user is None:
             return _zoom_error(401, 124, error)
+        granular, classic = needed
+        if not scopes & {granular, classic}:
+            # Zoom answers a missing scope with 400, not 401 or 403.
+            return _zoom_error(
+                400,
+                4711,
+                f"Invalid access token, does not contain scopes:[{granular}]",
+            )
         return func(user, match.group(1), query, body)
 
     @staticmethod
@@ -202,6 +219,44 @@ class MeetingRoutes:
             return _zoom_error(404, 1001, f"User does not exist: {user_id}.")
         return _json_response(200, user)
 
+    def _get_settings(self, user, user_id, query, body):
+        if not self._is_self(user, user_id):
+            return _zoom_error(404, 1001, f"User does not exist: {user_id}.")
+        with self.double._lock:
+            settings = copy.deepcopy(self.double._user_settings_locked(user["email"]))
+        return _json_response(
+            200,
+            {
+                "schedule_meeting": {
+                    "require_password_for_scheduling_new_meetings": settings[
+                        "require_passcode"
+                    ],
+                    "host_video": False,
+                    "participants_video": False,
+                },
+                "meeting_security": {
+                    "meeting_password_requirement": settings["passcode_policy"],
+                    "waiting_room": False,
+                },
+            },
+        )
+
+    def _passcode_refused_locked(self, user, password):
+        """Zoom's answer to a passcode the account's policy refuses, or None."""
+        policy = self.double._user_settings_locked(user["email"])["passcode_policy"]
+        problems = passcode_problems(password, policy)
+        if not problems:
+            return None
+        return _validation_failed(
+            [
+                {
+                    "field": "password",
+                    "message": "The passcode does not meet the account's passcode "
+                    "requirements: " + ", ".join(problems) + ".",
+                }
+            ]
+        )
+
     def _owned_meeting_locked(self, user, meeting_id):
         if not meeting_id.isdigit():
             return None
@@ -219,7 +274,17 @@ class MeetingRoutes:
         key = (user["email"].lower(), day)
         used = double._daily.get(key, 0)
         if used >= int(limit):
-            return _zoom_error(429, 429, DAILY_LIMIT_MESSAGE.format(limit=limit))
+            headers = {
+                "X-RateLimit-Type": "Daily-limit",
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+            }
+            if double.daily_limit_retry_after:
+                # Zoom's daily reset: the next 00:00 UTC, as an ISO date.
+                headers["Retry-After"] = _iso((int(double.now()) // 86400 + 1) * 86400)
+            return _zoom_error(
+                429, 429, DAILY_LIMIT_MESSAGE.format(limit=limit), headers=headers
+            )
         double._daily[key] = used + 1
         return None
 
@@ -241,12 +306,19 @@ class MeetingRoutes:
             meeting_id = random.randint(80000000000, 99999999999)
             while meeting_id in double._meetings:
                 meeting_id = random.randint(80000000000, 99999999999)
-            password = fields.get("password") or "".join(
-                random.choice(string.ascii_letters + string.digits)
-                for _ in range(random.randint(6, 10))
-            )
-            encrypted = secrets.token_urlsafe(24)
-            numeric = _numeric_password(password)
+            account = double._user_settings_locked(user["email"])
+            if "password" in fields:
+                refused = self._passcode_refused_locked(user, fields["password"])
+                if refused:
+                    return refused
+                password = fields["password"]
+            elif account["require_passcode"]:
+                # Zoom makes one that meets the account's policy.
+                password = generate_passcode(account["passcode_policy"], random)
+            else:
+                password = ""
+            encrypted = secrets.token_urlsafe(24) if password else ""
+            numeric = _numeric_password(password) if password else ""
             settings = dict(DEFAULT_SETTINGS)
             settings.update(fields.get("settings", {}))
             meeting = {
@@ -264,7 +336,7 @@ class MeetingRoutes:
                 "created_at": _iso(now),
                 "start_url": f"{double.url}/s/{meeting_id}?zak="
                 + secrets.token_urlsafe(32),
-                "join_url": f"{double.url}/j/{meeting_id}?pwd={encrypted}",
+                "join_url": _join_url(double.url, meeting_id, encrypted),
                 "password": password,
                 "h323_password": numeric,
                 "pstn_password": numeric,
@@ -367,10 +439,21 @@ class MeetingRoutes:
                 )
             if errors:
                 return _validation_failed(errors)
+            if "password" in fields:
+                refused = self._passcode_refused_locked(user, fields["password"])
+                if refused:
+                    return refused
             over = self._daily_quota_locked(user)
             if over:
                 return over
             settings = fields.pop("settings", None)
+            if fields.get("password", meeting["password"]) != meeting["password"]:
+                # A new passcode is a new encrypted passcode in the join URL:
+                # links handed out before no longer let anyone in.
+                meeting["encrypted_password"] = secrets.token_urlsafe(24)
+                meeting["join_url"] = _join_url(
+                    double.url, meeting["id"], meeting["encrypted_password"]
+                )
             meeting.update(fields)
             if "password" in fields:
                 meeting["h323_password"] = _numeric_password(fields["password"])
@@ -387,5 +470,17 @@ class MeetingRoutes:
             meeting = self._owned_meeting_locked(user, meeting_id)
             if meeting is None:
                 return _zoom_error(404, 3001, f"Meeting does not exist: {meeting_id}.")
+            if meeting["status"] == "started":
+                return _zoom_error(
+                    400,
+                    3002,
+                    "Sorry, you cannot delete this meeting since it is in progress.",
+                )
+            if meeting["status"] == "finished":
+                return _zoom_error(
+                    400,
+                    3007,
+                    "Sorry, you cannot delete this meeting since it has ended.",
+                )
             del double._meetings[meeting["id"]]
         return _Response(204)

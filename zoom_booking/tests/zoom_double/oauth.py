@@ -152,6 +152,8 @@ class OAuthRoutes:
                 "email": code["email"],
                 "access_tokens": [],
                 "refresh_token": None,
+                # What the app is granted in the Marketplace, whatever it asks.
+                "scopes": " ".join(str(double.granted_scopes or "").split()),
             }
             data = double._issue_locked(gid)
         return _json_response(200, data, {"Cache-Control": "no-store"})

@@ -15,11 +15,12 @@ import requests
 
 from .common import (
     DEFAULT_DAILY_MEETING_LIMIT,
+    DEFAULT_PASSCODE_POLICY,
     DEFAULT_REFRESH_TOKEN_EXPIRES_IN,
+    DEFAULT_SCOPES,
     DEFAULT_TOKEN_EXPIRES_IN,
     DEFAULT_USER,
     FAULT_ACTIONS,
-    SCOPE,
     _append_query,
     _iso,
     _params_from,
@@ -56,6 +57,9 @@ class ZoomDouble:
             "latency_ms": latency_ms,
             "refresh_token_expires_in": DEFAULT_REFRESH_TOKEN_EXPIRES_IN,
             "daily_meeting_limit": DEFAULT_DAILY_MEETING_LIMIT,
+            "granted_scopes": DEFAULT_SCOPES,
+            # Daily-limit 429s carry Retry-After (an ISO date) or none at all.
+            "daily_limit_retry_after": True,
         }
         self._lock = threading.Lock()
         self._server = None
@@ -73,6 +77,7 @@ class ZoomDouble:
         self._refresh = {}
         self._meetings = {}
         self._daily = {}
+        self._user_settings = {}
         self._faults = []
         self._log = []
         self._clock_offset = 0.0
@@ -186,6 +191,37 @@ class ZoomDouble:
             self._users[email.lower()] = user
             return dict(user)
 
+    def set_user_settings(self, email, require_passcode=None, passcode_policy=None):
+        """The account's meeting settings: whether a new meeting must have a
+        passcode, and the passcode policy (``meeting_password_requirement``
+        keys; unknown keys are refused)."""
+        with self._lock:
+            settings = self._user_settings_locked(email)
+            if require_passcode is not None:
+                settings["require_passcode"] = bool(require_passcode)
+            if passcode_policy is not None:
+                unknown = set(passcode_policy) - set(DEFAULT_PASSCODE_POLICY)
+                if unknown:
+                    raise ValueError(f"unknown passcode policy keys: {sorted(unknown)}")
+                settings["passcode_policy"].update(passcode_policy)
+            return copy.deepcopy(settings)
+
+    def _user_settings_locked(self, email):
+        return self._user_settings.setdefault(
+            email.lower(),
+            {
+                "require_passcode": True,
+                "passcode_policy": dict(DEFAULT_PASSCODE_POLICY),
+            },
+        )
+
+    def set_meeting_status(self, meeting_id, status):
+        """``waiting`` (default), ``started`` (in progress) or ``finished``."""
+        if status not in ("waiting", "started", "finished"):
+            raise ValueError(f"unknown meeting status: {status!r}")
+        with self._lock:
+            self._meetings[int(meeting_id)]["status"] = status
+
     def users(self):
         with self._lock:
             return [dict(u) for u in self._users.values()]
@@ -277,7 +313,7 @@ class ZoomDouble:
             "token_type": "bearer",
             "refresh_token": refresh,
             "expires_in": expires_in,
-            "scope": SCOPE,
+            "scope": grant["scopes"],
             "api_url": self.url,
         }
 
@@ -289,6 +325,12 @@ class ZoomDouble:
                 grant = self._grants.get(entry["grant"])
                 if grant and (email is None or grant["email"] == email.lower()):
                     entry["expires_at"] = min(entry["expires_at"], past)
+
+    def _token_scopes_locked(self, token):
+        """The scopes granted with a bearer token (a set)."""
+        entry = self._access.get(token) if token else None
+        grant = self._grants.get(entry["grant"]) if entry else None
+        return set((grant or {}).get("scopes", "").split())
 
     def _token_user_locked(self, token):
         """(user, error_message) for a bearer token."""
