@@ -252,7 +252,8 @@ def test_full_authorize_flow_with_pkce(d):
     assert data["api_url"] == d.url
     assert data["scope"] == (
         "meeting:write:meeting meeting:update:meeting meeting:delete:meeting "
-        "user:read:user"
+        "meeting:read:meeting meeting:read:list_meetings user:read:user "
+        "user:read:settings"
     )
     assert data["access_token"] and data["refresh_token"]
     me = api(d, "GET", "/users/me", data["access_token"])

@@ -224,9 +224,7 @@ def test_daily_limit_answers_as_zoom_does(d):
     assert now < reset <= now + timedelta(days=1)
     assert (reset.hour, reset.minute, reset.second) == (0, 0, 0)
     # Updates count too.
-    resp = api(
-        d, "PATCH", f"/meetings/{meeting['id']}", token, json={"topic": "Again"}
-    )
+    resp = api(d, "PATCH", f"/meetings/{meeting['id']}", token, json={"topic": "Again"})
     assert resp.status_code == 429
 
 
@@ -255,3 +253,16 @@ def test_control_routes_for_settings_and_status(d):
     assert resp.status_code == 200
     assert api(d, "DELETE", f"/meetings/{meeting['id']}", token).status_code == 400
     assert create(d, token, password="short1").status_code == 400
+
+
+def test_a_join_link_with_an_old_passcode_asks_for_the_passcode(d):
+    token = token_of(d)
+    meeting = create(d, token, password="first1").json()
+    joined = requests.get(meeting["join_url"], timeout=5)
+    assert joined.headers["X-Zoom-Double-Join"] == "joined"
+    api(d, "PATCH", f"/meetings/{meeting['id']}", token, json={"password": "second2"})
+    stale = requests.get(meeting["join_url"], timeout=5)
+    assert stale.status_code == 200
+    assert stale.headers["X-Zoom-Double-Join"] == "passcode-required"
+    current = api(d, "GET", f"/meetings/{meeting['id']}", token).json()["join_url"]
+    assert requests.get(current, timeout=5).headers["X-Zoom-Double-Join"] == "joined"

@@ -2,7 +2,6 @@
 how their Zoom meetings map to them."""
 
 import re
-import secrets
 from datetime import timedelta
 
 import babel
@@ -304,15 +303,16 @@ class CalendarEvent(models.Model):
         return bool(self.booking_calendar_id) or super()._skip_send_mail_status_update()
 
     # ------------------------------------------- mapping to Zoom's meeting
-    def _zoom_reference(self):
-        token = (self.booking_access_token or "")[:8]
-        return f"Ref: ZB-{self.id}{'-' + token if token else ''}"
+    def _zoom_wants_passcode(self):
+        return bool(self.booking_calendar_id.zoom_passcode_required)
 
     def _zoom_meeting_start(self):
         return self.start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def _zoom_meeting_body(self):
-        """Zoom's meeting JSON for this event."""
+    def _zoom_meeting_body(self, passcode=None):
+        """Zoom's meeting JSON for this event; ``passcode`` for a new meeting
+        (an update never sends one: a new passcode would change the join URL
+        that host and guest already have)."""
         self.ensure_one()
         calendar = self.booking_calendar_id
         host = self.zoom_host_id or self.user_id
@@ -335,8 +335,8 @@ class CalendarEvent(models.Model):
         }
         if calendar:
             body["settings"] = calendar._zoom_meeting_settings()
-            if calendar.zoom_passcode_required:
-                body["password"] = secrets.token_hex(4)[:8]
+        if passcode:
+            body["password"] = passcode
         return body
 
     def _zoom_values_from_meeting(self, meeting):

@@ -13,6 +13,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
 from ..tools import zoom_client
+from ..tools.passcodes import make_passcode
 from ..tools.transaction import after_commit
 from ..tools.zoom_client import (
     ZoomClient,
@@ -27,6 +28,17 @@ OAUTH_STATE_MAX_AGE = 600  # seconds: Zoom's screen must be answered within 10 m
 REFRESH_MARGIN = timedelta(seconds=60)
 CALLBACK_PATH = "/zoom_booking/oauth/callback"
 WEBHOOK_PATH = "/zoom_booking/webhook"
+# Every Zoom scope the module uses, and the classic scope that covers it on
+# older apps; the README's configuration steps list the same.
+REQUIRED_SCOPES = {
+    "meeting:write:meeting": "meeting:write",
+    "meeting:update:meeting": "meeting:write",
+    "meeting:delete:meeting": "meeting:write",
+    "meeting:read:meeting": "meeting:read",
+    "meeting:read:list_meetings": "meeting:read",
+    "user:read:user": "user:read",
+    "user:read:settings": "user:read",
+}
 
 
 class ZoomConnectError(UserError):
@@ -47,6 +59,19 @@ class ZoomApi:
 
     def get_me(self):
         return self._connection._call_with_token(self._client.get_me)
+
+    def get_settings(self):
+        return self._connection._call_with_token(self._client.get_settings)
+
+    def new_passcode(self):
+        """A passcode for a new meeting that the host's account accepts; None
+        when the account's policy can't be read (then Zoom makes one, if the
+        account asks for passcodes)."""
+        policy = self._connection._passcode_policy(self)
+        return None if policy is None else make_passcode(policy)
+
+    def refresh_passcode_policy(self):
+        return self._connection._passcode_policy(self, refresh=True)
 
     def create_meeting(self, body):
         return self._connection._call_with_token(self._client.create_meeting, body)
@@ -95,6 +120,12 @@ class ZoomConnection(models.Model):
         readonly=True,
     )
     scopes = fields.Char(readonly=True, copy=False)
+    passcode_policy = fields.Json(
+        readonly=True,
+        copy=False,
+        help="The Zoom account's passcode policy (meeting_password_requirement), "
+        "read when connecting.",
+    )
     connected_on = fields.Datetime(readonly=True, copy=False)
     last_error = fields.Char(readonly=True, copy=False)
     # Secrets: administrators only, never copied, read and written by _token helpers.
@@ -332,6 +363,23 @@ class ZoomConnection(models.Model):
                     self.env._("Zoom refused the access token: connect again.")
                 ) from exc
 
+    def _passcode_policy(self, zoom, refresh=False):
+        """The account's passcode policy, read from Zoom once and kept."""
+        self.ensure_one()
+        if self.passcode_policy is not None and not refresh:
+            return self.passcode_policy
+        try:
+            settings = zoom.get_settings() or {}
+        except zoom_client.ZoomRequestError as exc:
+            _logger.info("Zoom passcode policy unreadable: %s", exc.message)
+            return None
+        policy = (settings.get("meeting_security") or {}).get(
+            "meeting_password_requirement"
+        )
+        policy = policy if isinstance(policy, dict) else {}
+        self.sudo().passcode_policy = policy
+        return policy
+
     # ------------------------------------------------------------- OAuth
     @api.model
     def _oauth_sign(self, payload):
@@ -415,7 +463,9 @@ class ZoomConnection(models.Model):
             )
             if not token_json or not token_json.get("access_token"):
                 raise zoom_client.ZoomRequestError("no token in Zoom's answer")
+            self._check_granted_scopes(client, token_json)
             me = client.get_me(token_json["access_token"])
+            settings = client.get_settings(token_json["access_token"]) or {}
         except zoom_client.ZoomUnavailable:
             raise ZoomConnectError(
                 _("Zoom could not be reached or did not answer in time. Try again.")
@@ -425,10 +475,41 @@ class ZoomConnection(models.Model):
             raise ZoomConnectError(
                 _("Zoom refused to connect the account. Please try again.")
             ) from None
-        return self._save_connection(token_json, me or {})
+        policy = (settings.get("meeting_security") or {}).get(
+            "meeting_password_requirement"
+        )
+        return self._save_connection(
+            token_json, me or {}, policy if isinstance(policy, dict) else {}
+        )
 
     @api.model
-    def _save_connection(self, token_json, me):
+    def _check_granted_scopes(self, client, token_json):
+        """Refuse, in plain words, a Zoom app that lacks a scope the module
+        uses, rather than failing later on a guest's booking. The token is
+        revoked: nothing of that authorization stays."""
+        granted = set((token_json.get("scope") or "").split())
+        missing = [
+            scope
+            for scope, classic in REQUIRED_SCOPES.items()
+            if scope not in granted and classic not in granted
+        ]
+        if not missing:
+            return
+        try:
+            client.revoke(token_json["access_token"])
+        except ZoomError as exc:
+            _logger.info("Zoom token revocation failed: %s", exc)
+        raise ZoomConnectError(
+            _(
+                "The Zoom app lacks these scopes: %(scopes)s. An administrator must "
+                "add them to the app in Zoom's App Marketplace (the app's Scopes "
+                "page), then you can click Connect again.",
+                scopes=", ".join(missing),
+            )
+        )
+
+    @api.model
+    def _save_connection(self, token_json, me, passcode_policy=None):
         values = dict(
             self._token_write_values(token_json),
             zoom_user_id=me.get("id"),
@@ -439,6 +520,7 @@ class ZoomConnection(models.Model):
             state="connected",
             connected_on=fields.Datetime.now(),
             last_error=False,
+            passcode_policy=passcode_policy,
         )
         connection = self.sudo().search([("user_id", "=", self.env.uid)])
         if connection:

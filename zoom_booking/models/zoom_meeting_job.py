@@ -16,6 +16,7 @@ from ..tools.zoom_client import (
     ZoomError,
     ZoomNotFound,
     ZoomRateLimited,
+    ZoomRequestError,
     ZoomUnavailable,
 )
 from .zoom_connection import ZoomNeedsReconnect
@@ -287,18 +288,11 @@ class ZoomMeetingJob(models.Model):
             meeting = claim["unsure"] and self._find_meeting(
                 zoom, event._zoom_reference()
             )
-            meeting = meeting or zoom.create_meeting(event._zoom_meeting_body())
+            meeting = meeting or self._create_meeting(zoom, event)
             purpose = "zoom_link" if event.booking_confirmation_mailed else "confirmed"
             return self._created(event, meeting), [purpose]
         if work == "update":
-            try:
-                zoom.update_meeting(event.zoom_meeting_id, event._zoom_meeting_body())
-            except ZoomNotFound:
-                # Deleted at Zoom meanwhile: a new meeting replaces it.
-                meeting = zoom.create_meeting(event._zoom_meeting_body())
-                return self._created(event, meeting), ["zoom_link"]
-            self._done()
-            return {"zoom_last_error": False}, []
+            return self._update_meeting(zoom, event)
         meeting_id = event.zoom_meeting_id
         if not meeting_id and claim["unsure"]:
             found = self._find_meeting(zoom, event._zoom_reference())
@@ -306,6 +300,37 @@ class ZoomMeetingJob(models.Model):
         self._delete_meeting(zoom, meeting_id)
         self._done()
         return dict(event._zoom_cleared_values(), zoom_status="cleared"), []
+
+    def _create_meeting(self, zoom, event):
+        """Create the event's meeting, with a passcode the host's account
+        accepts when the event wants one."""
+        passcode = event._zoom_wants_passcode() and zoom.new_passcode()
+        try:
+            return zoom.create_meeting(event._zoom_meeting_body(passcode))
+        except ZoomRequestError as exc:
+            if not passcode or "password" not in exc.fields:
+                raise
+            # The account's policy changed since Odoo read it: read it again.
+            zoom.refresh_passcode_policy()
+            return zoom.create_meeting(event._zoom_meeting_body(zoom.new_passcode()))
+
+    def _update_meeting(self, zoom, event):
+        """Move the meeting, keeping its passcode, then take from Zoom what it
+        holds now: what Odoo shows and mails is never a stale link."""
+        try:
+            zoom.update_meeting(event.zoom_meeting_id, event._zoom_meeting_body())
+            meeting = zoom.get_meeting(event.zoom_meeting_id)
+        except ZoomNotFound:
+            # Deleted at Zoom meanwhile: a new meeting replaces it.
+            meeting = self._create_meeting(zoom, event)
+            return self._created(event, meeting), ["zoom_link"]
+        self._done()
+        values = dict(event._zoom_values_from_meeting(meeting), zoom_last_error=False)
+        changed = (values["zoom_join_url"], values["zoom_passcode"]) != (
+            event.zoom_join_url,
+            event.zoom_passcode or False,
+        )
+        return values, ["zoom_link"] if changed else []
 
     def _created(self, event, meeting):
         """Event values of a meeting just made (or adopted); the job ends, or
@@ -330,11 +355,13 @@ class ZoomMeetingJob(models.Model):
 
     @api.model
     def _find_meeting(self, zoom, reference):
-        """The host's upcoming meeting carrying ``reference``, if any."""
+        """The host's upcoming meeting whose agenda ends with the line
+        ``reference``, if any: an exact line, not a substring anywhere."""
         if not reference:
             return None
         for meeting in zoom.list_upcoming_meetings():
-            if reference in (meeting.get("agenda") or ""):
+            lines = (meeting.get("agenda") or "").strip().splitlines()
+            if lines and lines[-1].strip() == reference:
                 return meeting
         return None
 

@@ -1,6 +1,7 @@
 """zoom.meeting.mixin: a record that has a Zoom meeting, kept in step with it
 through zoom.meeting.job, and its reactions to Zoom's webhooks."""
 
+import secrets
 from datetime import datetime
 
 from odoo import _, api, fields, models
@@ -18,7 +19,6 @@ class ZoomMeetingMixin(models.AbstractModel):
       answer; ``_zoom_cleared_values()``: its values once the meeting is gone;
     * ``_zoom_meeting_times()``: what, when changed, moves the meeting;
     * ``_zoom_meeting_start()``: the meeting's start as Zoom writes it;
-    * ``_zoom_reference()``: the reference put in the meeting's agenda.
     """
 
     _name = "zoom.meeting.mixin"
@@ -48,6 +48,15 @@ class ZoomMeetingMixin(models.AbstractModel):
         readonly=True,
     )
     zoom_last_error = fields.Char("Zoom last error", copy=False, readonly=True)
+    zoom_reference = fields.Char(
+        "Zoom reference",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        groups="base.group_system",
+        help="Random, unguessable line of the meeting's agenda by which Odoo "
+        "recognises its meeting at Zoom after an unanswered request.",
+    )
     zoom_link_mailed = fields.Boolean(copy=False, readonly=True)
     zoom_meeting_id_display = fields.Char(
         "Meeting ID", compute="_compute_zoom_meeting_id_display"
@@ -95,6 +104,18 @@ class ZoomMeetingMixin(models.AbstractModel):
             return [("zoom_job_ids", "!=" if operator == "!=" else "=", False)]
         return [("zoom_job_ids.work", operator, value)]
 
+    def _zoom_reference(self):
+        """The agenda line that marks this record's meeting at Zoom: random,
+        made once, holding nothing of the booking (no id, no access token), so
+        neither a guest's notes nor another record's meeting can match it."""
+        self.ensure_one()
+        record = self.sudo()
+        if not record.zoom_reference:
+            record.with_context(
+                zoom_booking_sync=True
+            ).zoom_reference = f"Ref: ZB-{secrets.token_hex(12)}"
+        return record.zoom_reference
+
     # ------------------------------------------------------------ planning
     def _zoom_job(self, work, host=None):
         """This record's job; made for ``work`` (with ``host``) when missing."""
@@ -120,6 +141,10 @@ class ZoomMeetingMixin(models.AbstractModel):
         self.sudo().with_context(zoom_booking_sync=True).write(
             dict(values, zoom_host_id=host.id, zoom_status="pending")
         )
+        # Made and committed before any request carries it, so that a retry
+        # after a lost answer looks for the same reference.
+        for record in self:
+            record._zoom_reference()
         Job = self.env["zoom.meeting.job"].sudo()
         job_values = {
             "host_id": host.id,

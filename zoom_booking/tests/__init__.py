@@ -15,3 +15,4 @@ from . import test_fuzz_public_routes
 from . import test_escaping
 from . import test_booking_queries
 from . import test_booking_dashboard
+from . import test_zoom_real_rules

@@ -89,7 +89,11 @@ class TestZoomMeetingOfABooking(ZoomMeetingCase):
         self.assertEqual(body["timezone"], "Asia/Tokyo")
         self.assertEqual(body["topic"], "Intro call – Gina Guest")
         self.assertIn("Rollout <b>plan</b>", body["agenda"])
-        self.assertIn(f"Ref: ZB-{booking.id}-", body["agenda"])
+        # The last line is a random reference: no id, nothing of the token.
+        reference = body["agenda"].splitlines()[-1]
+        self.assertRegex(reference, r"^Ref: ZB-[0-9a-f]{24}$")
+        self.assertNotIn(str(booking.id), reference)
+        self.assertNotIn(booking.booking_access_token[:8], body["agenda"])
         self.assertLessEqual(len(body["agenda"]), 2000)
         self.assertEqual(
             body["settings"],
@@ -248,7 +252,9 @@ class TestZoomMeetingOfABooking(ZoomMeetingCase):
         (create,) = self.creates()
         self.assertLessEqual(len(create["json"]["topic"]), 200)
         self.assertLessEqual(len(create["json"]["agenda"]), 2000)
-        self.assertIn(f"Ref: ZB-{booking.id}-", create["json"]["agenda"])
+        self.assertRegex(
+            create["json"]["agenda"].splitlines()[-1], r"^Ref: ZB-[0-9a-f]{24}$"
+        )
         self.assertEqual(booking.zoom_status, "created")
 
 

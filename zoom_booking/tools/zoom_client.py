@@ -46,12 +46,14 @@ def mask_secrets(text):
 class ZoomError(Exception):
     """Zoom answered with an error, or could not be reached."""
 
-    def __init__(self, message, status=None, code=None, retry_after=None):
+    def __init__(self, message, status=None, code=None, retry_after=None, fields=()):
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        # The request fields Zoom named in a validation error.
+        self.fields = tuple(fields)
 
 
 class ZoomUnavailable(ZoomError):
@@ -240,7 +242,9 @@ class ZoomClient:
             raise ZoomAuthError(message, status, code)
         if status == 404:
             raise ZoomNotFound(message, status, code)
-        raise ZoomRequestError(message, status, code)
+        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        fields = [e.get("field") for e in errors if isinstance(e, dict)]
+        raise ZoomRequestError(message, status, code, fields=fields)
 
     # ----------------------------------------------------------------- OAuth
     def authorize_url(self, redirect_uri, state, code_challenge):
@@ -292,6 +296,12 @@ class ZoomClient:
     # ------------------------------------------------------------------- API
     def get_me(self, token):
         return self.request("GET", f"{self.api_base_url}/users/me", token=token)
+
+    def get_settings(self, token):
+        """The user's settings, with the account's passcode policy."""
+        return self.request(
+            "GET", f"{self.api_base_url}/users/me/settings", token=token
+        )
 
     def create_meeting(self, token, body):
         return self.request(

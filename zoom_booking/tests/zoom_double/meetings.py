@@ -147,19 +147,32 @@ def _numeric_password(password):
 class MeetingRoutes:
     """The Meetings API routes of the double's request handler."""
 
-    def _join_page(self, kind, meeting_id):
+    def _join_page(self, kind, meeting_id, query=None):
+        """The page a join link opens. As at Zoom, a link whose ``pwd`` is not
+        the meeting's current encrypted passcode asks for the passcode."""
         with self.double._lock:
-            meeting = self.double._meetings.get(meeting_id)
-            topic = meeting["topic"] if meeting else None
-        if topic is None:
+            meeting = copy.deepcopy(self.double._meetings.get(meeting_id))
+        if meeting is None:
             return _html_response(404, "<h1>This meeting link is invalid.</h1>\n")
+        encrypted = meeting.get("encrypted_password")
+        if kind == "j" and encrypted and (query or {}).get("pwd") != encrypted:
+            resp = _html_response(
+                200,
+                "<!DOCTYPE html><html><head><title>Zoom (test double)</title></head>"
+                f"<body><h1>Enter meeting passcode</h1><p>Meeting {meeting_id}</p>"
+                "</body></html>\n",
+            )
+            resp.headers["X-Zoom-Double-Join"] = "passcode-required"
+            return resp
         label = "Start" if kind == "s" else "Join"
-        return _html_response(
+        resp = _html_response(
             200,
             f"<!DOCTYPE html><html><head><title>Zoom (test double)</title></head>"
             f"<body><h1>{label} meeting {meeting_id}</h1>"
-            f"<p>{html.escape(topic)}</p></body></html>\n",
+            f"<p>{html.escape(meeting['topic'])}</p></body></html>\n",
         )
+        resp.headers["X-Zoom-Double-Join"] = "joined"
+        return resp
 
     # ------------------------------------------------------------------ API
     def _api(self, method, path, query, body):

@@ -211,7 +211,7 @@ class _Handler(OAuthRoutes, MeetingRoutes, ControlRoutes, BaseHTTPRequestHandler
             return self._revoke(body)
         match = re.fullmatch(r"/([js])/(\d+)", path)
         if match and method == "GET":
-            return self._join_page(match.group(1), int(match.group(2)))
+            return self._join_page(match.group(1), int(match.group(2)), query)
         if path.startswith("/v2/"):
             return self._api(method, path[3:], query, body)
         return _zoom_error(404, 404, "Not found")
