@@ -161,3 +161,31 @@ def test_mask_secrets():
     text = 'Bearer abc.def token=xyz {"join_url": "https://z/j/1?pwd=p"}'
     masked = zc.mask_secrets(text)
     assert "abc.def" not in masked and "xyz" not in masked and "pwd=p" not in masked
+
+
+def test_retry_after_as_seconds_iso_date_or_http_date():
+    now = 1_700_000_000  # 2023-11-14T22:13:20Z
+    assert zc._parse_retry_after("42", now=now) == 42
+    assert zc._parse_retry_after("2023-11-15T00:00:00Z", now=now) == 6400
+    assert zc._parse_retry_after("Tue, 14 Nov 2023 22:14:20 GMT", now=now) == 60
+    assert zc._parse_retry_after("2023-11-14T00:00:00Z", now=now) == 0
+    assert zc._parse_retry_after("soon", now=now) is None
+    assert zc.seconds_to_next_utc_midnight(now) == 6400
+
+
+def test_daily_limit_waits_for_zoom_reset(zoom):
+    client, tokens = connect(zoom)
+    token = tokens["access_token"]
+    zoom._set_config({"daily_meeting_limit": 0})
+    body = {"topic": "t", "type": 2, "start_time": "2031-01-01T10:00:00Z"}
+    with pytest.raises(zc.ZoomRateLimited) as caught:
+        client.create_meeting(token, body)
+    assert caught.value.daily
+    left = zc.seconds_to_next_utc_midnight()
+    assert abs(caught.value.retry_after - left) < 5
+    # Without Retry-After, the wait still ends at Zoom's reset.
+    zoom._set_config({"daily_limit_retry_after": False})
+    with pytest.raises(zc.ZoomRateLimited) as caught:
+        client.create_meeting(token, body)
+    assert caught.value.daily
+    assert abs(caught.value.retry_after - zc.seconds_to_next_utc_midnight()) < 5

@@ -120,6 +120,13 @@ class ZoomConnection(models.Model):
         readonly=True,
     )
     scopes = fields.Char(readonly=True, copy=False)
+    daily_limit_until = fields.Datetime(
+        "Zoom's daily limit reached until",
+        readonly=True,
+        copy=False,
+        help="Zoom refuses more meeting creations and changes for this account "
+        "until its daily reset (00:00 UTC).",
+    )
     passcode_policy = fields.Json(
         readonly=True,
         copy=False,
@@ -318,6 +325,30 @@ class ZoomConnection(models.Model):
                 }
             )
             conn._notify_needs_reconnect()
+
+    def _tell_daily_limit(self, until):
+        """Tell the user, once per reset, that Zoom's daily limit holds their
+        meetings until ``until`` (UTC)."""
+        self.ensure_one()
+        conn = self.sudo()
+        if conn.daily_limit_until and conn.daily_limit_until >= until:
+            return
+        conn.daily_limit_until = until
+        user = conn.user_id
+        user.partner_id.sudo().message_notify(
+            partner_ids=user.partner_id.ids,
+            subject=_("Zoom's daily limit is reached for your account"),
+            body=_(
+                "Zoom accepts at most 100 meeting creations and changes a day for "
+                "one user, and your account (%(email)s) has reached that limit. "
+                "Bookings keep being confirmed; their Zoom meetings are made or moved "
+                "after %(until)s UTC, when Zoom resets the limit, and each guest then "
+                "gets the link by email.",
+                email=conn.zoom_email or "",
+                until=until.strftime("%Y-%m-%d %H:%M"),
+            ),
+            email_layout_xmlid="mail.mail_notification_light",
+        )
 
     def _notify_needs_reconnect(self):
         self.ensure_one()

@@ -2,6 +2,7 @@
 done after commit or by one cron with one backoff until Zoom confirms."""
 
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ LEASE = timedelta(minutes=2)
 GUEST_WAIT_SECONDS = 5.0
 FIRST_BACKOFF = 30  # seconds, doubled at each failed attempt
 MAX_BACKOFF = 3600
+DAY = 86400
 
 
 class ZoomMeetingJob(models.Model):
@@ -184,8 +186,12 @@ class ZoomMeetingJob(models.Model):
     @api.model
     def _hurry_host(self, host_id):
         """Zoom answers again for this host: the host's jobs that wait for a
-        retry are done now rather than at the end of their backoff."""
+        retry are done now rather than at the end of their backoff (not those
+        held until the daily limit's reset)."""
         now = fields.Datetime.now()
+        connection = self.env["res.users"].browse(host_id)._zoom_connection()
+        if connection.daily_limit_until and connection.daily_limit_until > now:
+            return
         try:
             with self.env.registry.cursor() as cr:
                 cr.execute(
@@ -410,6 +416,8 @@ class ZoomMeetingJob(models.Model):
         if isinstance(exc, ZoomRateLimited):
             # Zoom answered: this request created nothing.
             self.create_unsure = claim["unsure"]
+            if exc.daily:
+                self._wait_for_daily_reset(exc)
         if self._retry_or_give_up(exc):
             return {"zoom_last_error": exc.message, "_retry": True}, mails
         return {
@@ -425,8 +433,7 @@ class ZoomMeetingJob(models.Model):
                 {
                     "last_error": exc.message[:250],
                     "lease_until": False,
-                    "next_attempt": fields.Datetime.now()
-                    + self._backoff(exc.retry_after),
+                    "next_attempt": fields.Datetime.now() + self._backoff(exc),
                 }
             )
             return True
@@ -435,8 +442,37 @@ class ZoomMeetingJob(models.Model):
         self._done()
         return False
 
-    def _backoff(self, retry_after=None):
+    def _backoff(self, exc=None):
+        """How long to wait before trying again: Zoom's ``Retry-After`` (the
+        daily limit's reset time whatever it is), else 30 s doubling to 1 h."""
+        retry_after = getattr(exc, "retry_after", None)
+        if getattr(exc, "daily", False):
+            # Rounded up: Odoo's times have whole seconds, the reset is on one.
+            return timedelta(
+                seconds=min(math.ceil(retry_after or MAX_BACKOFF), 2 * DAY)
+            )
         if retry_after:
             return timedelta(seconds=min(retry_after, MAX_BACKOFF))
         seconds = FIRST_BACKOFF * 2 ** max(0, self.attempts - 1)
         return timedelta(seconds=min(MAX_BACKOFF, seconds))
+
+    def _wait_for_daily_reset(self, exc):
+        """The host's daily limit of meeting creates and updates is reached:
+        their creates and updates wait for Zoom's reset, and they are told."""
+        until = fields.Datetime.now() + self._backoff(exc)
+        held = self.search(
+            [
+                ("host_id", "=", self.host_id.id),
+                ("work", "in", ("create", "update")),
+                ("next_attempt", "!=", False),
+                ("next_attempt", "<", until),
+                ("id", "!=", self.id),
+                "|",
+                ("lease_until", "=", False),
+                ("lease_until", "<", fields.Datetime.now()),
+            ]
+        )
+        held.write({"next_attempt": until, "last_error": exc.message[:250]})
+        connection = self.host_id._zoom_connection()
+        if connection:
+            connection._tell_daily_limit(until)

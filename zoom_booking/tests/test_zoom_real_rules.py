@@ -2,7 +2,7 @@
 passcodes kept across a reschedule and made to the account's policy, Zoom's
 final refusals final, and meetings adopted only by their exact reference."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -197,3 +197,34 @@ class TestZoomAdoption(ZoomMeetingCase):
             meetings[first.zoom_meeting_id]["start_time"], self.iso(first.start)
         )
         self.assertEqual(first.stop - first.start, timedelta(minutes=30))
+
+
+@tagged("post_install", "-at_install")
+class TestZoomDailyLimit(ZoomMeetingCase):
+    def test_the_daily_limit_waits_for_zooms_reset_and_the_host_is_told(self):
+        self.zoom._set_config({"daily_meeting_limit": 0})
+        first, page_url = self.book_zoom(self.next_slot(days=2))
+        second, _url = self.book_zoom(self.next_slot(days=3))
+        # Both bookings hold, told their link follows.
+        self.assertEqual((first | second).mapped("zoom_status"), ["pending"] * 2)
+        self.assertIn("The Zoom link will follow", self.url_open(page_url).text)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        midnight = (now + timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        for booking in first | second:
+            wait_ends = booking.zoom_next_attempt
+            self.assertLess(abs((wait_ends - midnight).total_seconds()), 60)
+        # The host is told once, not once per booking.
+        notices = self.env["mail.message"].search(
+            [
+                ("partner_ids", "in", self.host.partner_id.ids),
+                ("subject", "ilike", "daily limit"),
+            ]
+        )
+        self.assertEqual(len(notices), 1)
+        self.assertIn("00:00", notices.body)
+        # A cron run before the reset asks Zoom nothing more.
+        self.zoom.clear_requests()
+        self.env["zoom.meeting.job"]._cron_run()
+        self.assertFalse(self.creates())

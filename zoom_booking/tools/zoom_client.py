@@ -11,6 +11,8 @@ import logging
 import re
 import secrets
 import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import requests
@@ -20,6 +22,7 @@ _logger = logging.getLogger(__name__)
 # Seconds, for connecting and for each read: a guest never waits much more than
 # about 5 s on Zoom. A single number, as Odoo's test harness expects.
 DEFAULT_TIMEOUT = 4.0
+DAY = 86400
 
 _SECRET_PATTERNS = [
     re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
@@ -65,7 +68,13 @@ class ZoomTimeout(ZoomUnavailable):
 
 
 class ZoomRateLimited(ZoomError):
-    """Zoom answered 429: back off, for ``retry_after`` seconds when known."""
+    """Zoom answered 429: back off, for ``retry_after`` seconds when known.
+    ``daily``: the host's daily limit of meeting creates and updates, which
+    ends at Zoom's reset time (00:00 UTC)."""
+
+    def __init__(self, *args, daily=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.daily = daily
 
 
 class ZoomAuthError(ZoomError):
@@ -92,19 +101,32 @@ def pkce_pair():
     return verifier, challenge
 
 
-def _parse_retry_after(value):
+def _parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After``: seconds, an ISO-8601 date (what
+    Zoom's daily limit sends, e.g. ``2020-05-31T00:00:00Z``) or an HTTP date."""
     if not value:
         return None
+    now = time.time() if now is None else now
     try:
         return max(0.0, float(value))
     except ValueError:
-        # Zoom does not document the format: accept an HTTP date too.
-        from email.utils import parsedate_to_datetime
-
+        pass
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            moment = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, moment.timestamp() - now)
+
+
+def seconds_to_next_utc_midnight(now=None):
+    """When Zoom's daily limits reset: 00:00 UTC."""
+    now = time.time() if now is None else now
+    return DAY - now % DAY
 
 
 class ZoomClient:
@@ -232,8 +254,14 @@ class ZoomClient:
             "Zoom error %s (%s): %s", status, code, mask_secrets(message)[:300]
         )
         if status == 429:
-            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-            raise ZoomRateLimited(message, status, code, retry_after=retry_after)
+            headers = response.headers
+            retry_after = _parse_retry_after(headers.get("Retry-After"))
+            daily = headers.get("X-RateLimit-Type", "").lower() == "daily-limit"
+            if daily and retry_after is None:
+                retry_after = seconds_to_next_utc_midnight()
+            raise ZoomRateLimited(
+                message, status, code, retry_after=retry_after, daily=daily
+            )
         if status >= 500:
             raise ZoomUnavailable(message, status, code)
         if body.get("error") == "invalid_grant":
