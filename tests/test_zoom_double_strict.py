@@ -266,3 +266,101 @@ def test_a_join_link_with_an_old_passcode_asks_for_the_passcode(d):
     assert stale.headers["X-Zoom-Double-Join"] == "passcode-required"
     current = api(d, "GET", f"/meetings/{meeting['id']}", token).json()["join_url"]
     assert requests.get(current, timeout=5).headers["X-Zoom-Double-Join"] == "joined"
+
+
+# ------------------------------------------------------------ webhook retries
+class Receiver:
+    """A webhook endpoint on loopback that fails its first ``failures`` calls."""
+
+    def __init__(self, failures):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.failures, self.calls = failures, []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.calls.append((dict(self.headers), body))
+                status = 500 if len(receiver.calls) <= receiver.failures else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("resign", [False, True])
+def test_webhook_retries_on_zooms_schedule(d, resign):
+    d._set_config({"webhook_retry_resign": resign})
+    receiver = Receiver(failures=3)
+    try:
+        d.send_webhook(
+            receiver.url, "meeting.deleted", {"object": {"id": 1}}, retry=True
+        )
+        assert len(receiver.calls) == 1
+        first_ts = int(receiver.calls[0][0]["x-zm-request-timestamp"])
+        assert d.deliver_due_webhooks() == []  # not yet
+        for delay, minutes in ((300, 5), (1500, 25), (5100, 85)):
+            d.advance_clock(delay - (d.now() - d._pending_webhooks[0]["first_try"]))
+            (result,) = d.deliver_due_webhooks()
+            headers, body = receiver.calls[-1]
+            assert body == receiver.calls[0][1]  # the same event
+            age = int(headers["x-zm-request-timestamp"]) - first_ts
+            if resign:
+                assert abs(age) <= 2
+            else:
+                # The first signature: as old as the delay, to the receiver.
+                assert abs(age + minutes * 60) <= 2
+            assert result["retry"] == len(receiver.calls) - 1
+        assert len(receiver.calls) == 4
+        # Answered at the third retry: nothing more is sent.
+        d.advance_clock(86400)
+        assert d.deliver_due_webhooks() == []
+        assert d.pending_webhooks() == []
+    finally:
+        receiver.close()
+
+
+def test_webhook_retries_stop_after_three(d):
+    receiver = Receiver(failures=10)
+    try:
+        d.send_webhook(
+            receiver.url, "meeting.deleted", {"object": {"id": 1}}, retry=True
+        )
+        for _ in range(5):
+            d.advance_clock(6000)
+            d.deliver_due_webhooks()
+        assert len(receiver.calls) == 4
+        assert d.pending_webhooks() == []
+    finally:
+        receiver.close()
+
+
+def test_app_deauthorized_in_both_shapes(d):
+    receiver = Receiver(failures=0)
+    try:
+        d.deauthorize("host@example.com", receiver.url)
+        d.deauthorize("host@example.com", receiver.url, event_ts_in_payload=True)
+        import json
+
+        top, inside = (json.loads(body) for _headers, body in receiver.calls)
+        assert isinstance(top["event_ts"], int)
+        assert "event_ts" not in top["payload"]
+        assert "event_ts" not in inside
+        assert isinstance(inside["payload"]["event_ts"], str)
+        for data in (top, inside):
+            assert data["payload"]["user_data_retention"] is None
+            assert data["payload"]["user_id"]
+    finally:
+        receiver.close()

@@ -107,6 +107,8 @@ class ZoomWebhookEvent(models.Model):
             headers.get("x-zm-request-timestamp"),
             raw_body,
             headers.get("x-zm-signature"),
+            max_age=zoom_webhook.RETRY_WINDOW,
+            max_ahead=zoom_webhook.MAX_AGE,
         ):
             _logger.info("Zoom webhook refused: bad signature or stale timestamp.")
             return 401, {"status": "unauthorized"}
@@ -137,7 +139,8 @@ class ZoomWebhookEvent(models.Model):
     def _event_values(self, data, payload, raw_body):
         # PostgreSQL refuses NUL in text: a signed body may still carry one.
         event = data["event"][:100].replace("\x00", "")
-        event_ts = _text(data.get("event_ts"), 32)
+        # Seen at the top level (a number) and inside the payload (a string).
+        event_ts = _text(data.get("event_ts") or payload.get("event_ts"), 32)
         obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
         values = {
             "event": event,
@@ -147,10 +150,10 @@ class ZoomWebhookEvent(models.Model):
         }
         if event.startswith("meeting."):
             values["meeting_id"] = _text(obj.get("id"))
-        if isinstance(data.get("event_ts"), int):
+        if event_ts and event_ts.isdigit():
             try:
                 values["event_time"] = datetime.fromtimestamp(
-                    data["event_ts"] / 1000, tz=timezone.utc
+                    int(event_ts) / 1000, tz=timezone.utc
                 ).replace(tzinfo=None)
             except (OverflowError, ValueError, OSError):
                 pass

@@ -107,6 +107,9 @@ _CONTROL_ROUTES = {
     ("POST", "/_double/meeting_status"): (
         lambda d, q, data: d.set_meeting_status(data["id"], data["status"])
     ),
+    ("POST", "/_double/webhooks/deliver_due"): (
+        lambda d, q, data: {"retries": d.deliver_due_webhooks()}
+    ),
     ("POST", "/_double/deauthorize"): (
         lambda d, q, data: d.deauthorize(data["email"], data.get("webhook_url"))
     ),

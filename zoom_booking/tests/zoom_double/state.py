@@ -31,6 +31,11 @@ from .common import (
 from .server import _Handler, _Server
 from .webhook import sign_webhook
 
+# Zoom retries an unanswered delivery 5, 25 and 85 minutes after the first try,
+# and waits 3 seconds for each answer.
+WEBHOOK_RETRY_DELAYS = (300, 1500, 5100)
+WEBHOOK_DEADLINE = 3
+
 
 class ZoomDouble:
     """Zoom's OAuth (``url``) and Meetings API (``url + "/v2"``) on loopback."""
@@ -60,6 +65,8 @@ class ZoomDouble:
             "granted_scopes": DEFAULT_SCOPES,
             # Daily-limit 429s carry Retry-After (an ISO date) or none at all.
             "daily_limit_retry_after": True,
+            # Unconfirmed at Zoom: whether a webhook retry is signed anew.
+            "webhook_retry_resign": False,
         }
         self._lock = threading.Lock()
         self._server = None
@@ -78,6 +85,7 @@ class ZoomDouble:
         self._meetings = {}
         self._daily = {}
         self._user_settings = {}
+        self._pending_webhooks = []
         self._faults = []
         self._log = []
         self._clock_offset = 0.0
@@ -344,17 +352,54 @@ class ZoomDouble:
 
     # -------------------------------------------------------------- webhooks
     def send_webhook(
-        self, webhook_url, event, payload, timestamp=None, secret=None, timeout=10
+        self,
+        webhook_url,
+        event,
+        payload,
+        timestamp=None,
+        secret=None,
+        timeout=10,
+        retry=False,
+        event_ts_in_payload=False,
     ):
-        """POST a signed Zoom event; returns the ``requests.Response``."""
+        """POST a signed Zoom event; returns the ``requests.Response``.
+
+        :param retry: as Zoom does, keep an unanswered delivery (no 2xx within
+            3 seconds) for retries 5, 25 and 85 minutes after the first try,
+            made by :meth:`deliver_due_webhooks` as the clock advances; then
+            returns None instead of raising when the endpoint is unreachable.
+        :param event_ts_in_payload: ``event_ts`` inside the payload, as a
+            string, instead of at the top level (both shapes are seen).
+        """
         secret = secret if secret is not None else self.webhook_secret
         if not secret:
             raise ValueError("no webhook_secret configured")
         ts = str(timestamp) if timestamp is not None else str(int(time.time()))
-        body = json.dumps(
-            {"event": event, "event_ts": int(time.time() * 1000), "payload": payload},
-            separators=(",", ":"),
-        )
+        event_ts = int(time.time() * 1000)
+        data = {"event": event, "event_ts": event_ts, "payload": payload}
+        if event_ts_in_payload:
+            data = {"event": event, "payload": dict(payload, event_ts=str(event_ts))}
+        body = json.dumps(data, separators=(",", ":"))
+        if not retry:
+            return self._post_webhook(webhook_url, body, ts, secret, timeout)
+        try:
+            resp = self._post_webhook(webhook_url, body, ts, secret, WEBHOOK_DEADLINE)
+        except requests.RequestException:
+            resp = None
+        if resp is None or not 200 <= resp.status_code < 300:
+            with self._lock:
+                self._pending_webhooks.append(
+                    {
+                        "url": webhook_url,
+                        "body": body,
+                        "secret": secret,
+                        "first_try": self.now(),
+                        "retries": 0,
+                    }
+                )
+        return resp
+
+    def _post_webhook(self, webhook_url, body, ts, secret, timeout):
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Zoom Marketplace/1.0a",
@@ -366,7 +411,47 @@ class ZoomDouble:
             webhook_url, data=body.encode(), headers=headers, timeout=timeout
         )
 
-    def deauthorize(self, email, webhook_url=None):
+    def deliver_due_webhooks(self):
+        """Retry the unanswered deliveries whose time has come (double's clock).
+
+        A retry carries the same body. Re-signed (config
+        ``webhook_retry_resign``), its timestamp is now; else it keeps the first
+        signature, whose timestamp is then as old as the retry's delay: what
+        the receiving server's clock sees. Returns what each retry got."""
+        results = []
+        with self._lock:
+            pending = list(self._pending_webhooks)
+        for item in pending:
+            delay = WEBHOOK_RETRY_DELAYS[item["retries"]]
+            if self.now() - item["first_try"] < delay:
+                continue
+            item["retries"] += 1
+            ts = (
+                int(time.time())
+                if self.webhook_retry_resign
+                else int(time.time()) - delay
+            )
+            try:
+                resp = self._post_webhook(
+                    item["url"], item["body"], str(ts), item["secret"], WEBHOOK_DEADLINE
+                )
+                status = resp.status_code
+            except requests.RequestException as exc:
+                status = f"error: {type(exc).__name__}"
+            results.append(
+                {"retry": item["retries"], "timestamp": ts, "status": status}
+            )
+            answered = isinstance(status, int) and 200 <= status < 300
+            if answered or item["retries"] == len(WEBHOOK_RETRY_DELAYS):
+                with self._lock:
+                    self._pending_webhooks.remove(item)
+        return results
+
+    def pending_webhooks(self):
+        with self._lock:
+            return copy.deepcopy(self._pending_webhooks)
+
+    def deauthorize(self, email, webhook_url=None, event_ts_in_payload=False):
         """The user removes the app: kill their tokens, optionally notify."""
         with self._lock:
             user = self._users.get(email.lower())
@@ -383,8 +468,14 @@ class ZoomDouble:
             "signature": secrets.token_hex(32),
             "deauthorization_time": when,
             "client_id": self.client_id,
+            "user_data_retention": None,
         }
-        resp = self.send_webhook(webhook_url, "app_deauthorized", payload)
+        resp = self.send_webhook(
+            webhook_url,
+            "app_deauthorized",
+            payload,
+            event_ts_in_payload=event_ts_in_payload,
+        )
         try:
             body = resp.json()
         except ValueError:
