@@ -189,3 +189,14 @@ def test_daily_limit_waits_for_zoom_reset(zoom):
         client.create_meeting(token, body)
     assert caught.value.daily
     assert abs(caught.value.retry_after - zc.seconds_to_next_utc_midnight()) < 5
+
+
+def test_xml_errors_are_understood(zoom):
+    client, tokens = connect(zoom)
+    zoom._set_config({"xml_error_statuses": [401, 404]})
+    with pytest.raises(zc.ZoomAuthError) as caught:
+        client.get_me("not-a-token")
+    assert (caught.value.code, caught.value.message) == (124, "Invalid access token.")
+    with pytest.raises(zc.ZoomNotFound) as caught:
+        client.get_meeting(tokens["access_token"], "81234567890")
+    assert caught.value.code == 3001

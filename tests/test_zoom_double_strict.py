@@ -364,3 +364,12 @@ def test_app_deauthorized_in_both_shapes(d):
             assert data["payload"]["user_id"]
     finally:
         receiver.close()
+
+
+def test_some_errors_come_in_xml(d):
+    d._set_config({"xml_error_statuses": [401]})
+    resp = api(d, "GET", "/users/me", "not-a-token")
+    assert resp.status_code == 401
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    assert "<code>124</code>" in resp.text
+    assert "<message>Invalid access token.</message>" in resp.text

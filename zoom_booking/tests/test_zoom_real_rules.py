@@ -228,3 +228,14 @@ class TestZoomDailyLimit(ZoomMeetingCase):
         self.zoom.clear_requests()
         self.env["zoom.meeting.job"]._cron_run()
         self.assertFalse(self.creates())
+
+
+@tagged("post_install", "-at_install")
+class TestZoomXmlErrors(ZoomMeetingCase):
+    def test_an_expired_token_answered_in_xml_is_refreshed(self):
+        self.zoom._set_config({"xml_error_statuses": [401]})
+        self.zoom.expire_access_tokens(self.host.email)
+        booking, _url = self.book_zoom()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual([r["status"] for r in self.creates()], [401, 201])
+        self.assertEqual(len(self.zoom.requests(method="POST", path="/oauth/token")), 1)

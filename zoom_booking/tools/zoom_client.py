@@ -7,6 +7,7 @@ what to do with them; this module only talks.
 
 import base64
 import hashlib
+import html
 import logging
 import re
 import secrets
@@ -121,6 +122,19 @@ def _parse_retry_after(value, now=None):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, moment.timestamp() - now)
+
+
+def _xml_error(text):
+    """``{"code", "message"}`` of Zoom's XML error answer, or {}. Read with
+    two patterns, not an XML parser: it is outside input."""
+    found = {}
+    for key in ("code", "message"):
+        match = re.search(rf"<{key}>([^<]{{0,500}})</{key}>", text or "")
+        if match:
+            found[key] = html.unescape(match.group(1)).strip()
+    if str(found.get("code", "")).isdigit():
+        found["code"] = int(found["code"])
+    return found
 
 
 def seconds_to_next_utc_midnight(now=None):
@@ -247,7 +261,9 @@ class ZoomClient:
             body = None
         if 200 <= status < 300:
             return body
-        body = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            # Some of Zoom's gateways answer errors in XML (or HTML).
+            body = _xml_error(response.text) if response.content else {}
         code = body.get("code") or body.get("error")
         message = body.get("message") or body.get("reason") or f"HTTP {status}"
         _logger.warning(

@@ -2,6 +2,7 @@
 the HTTP server and its request handler, whose routes live in ``oauth``,
 ``meetings`` and ``control``; the state and Python API in ``state``."""
 
+import html
 import json
 import re
 import socket
@@ -168,6 +169,8 @@ class _Handler(OAuthRoutes, MeetingRoutes, ControlRoutes, BaseHTTPRequestHandler
             )
         else:
             resp = self._safe(self._dispatch, method, path, query, body)
+        if resp.status in (double.xml_error_statuses or ()):
+            resp = _as_xml(resp)
         entry["status"] = resp.status
         if action == "timeout_after_success":
             time.sleep(delay)
@@ -215,3 +218,21 @@ class _Handler(OAuthRoutes, MeetingRoutes, ControlRoutes, BaseHTTPRequestHandler
         if path.startswith("/v2/"):
             return self._api(method, path[3:], query, body)
         return _zoom_error(404, 404, "Not found")
+
+
+def _as_xml(resp):
+    """A JSON error answer as the XML some of Zoom's gateways send instead."""
+    try:
+        data = json.loads(resp.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return resp
+    if not isinstance(data, dict):
+        return resp
+    body = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f"<result><code>{html.escape(str(data.get('code', '')))}</code>"
+        f"<message>{html.escape(str(data.get('message', '')))}</message></result>"
+    )
+    headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/xml;charset=UTF-8"
+    return _Response(resp.status, body.encode("utf-8"), headers)

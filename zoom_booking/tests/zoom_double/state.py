@@ -67,6 +67,9 @@ class ZoomDouble:
             "daily_limit_retry_after": True,
             # Unconfirmed at Zoom: whether a webhook retry is signed anew.
             "webhook_retry_resign": False,
+            # HTTP statuses whose error answers come as XML, as some of Zoom's
+            # gateways send them.
+            "xml_error_statuses": [],
         }
         self._lock = threading.Lock()
         self._server = None
