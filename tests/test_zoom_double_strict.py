@@ -373,3 +373,21 @@ def test_some_errors_come_in_xml(d):
     assert resp.headers["Content-Type"].startswith("application/xml")
     assert "<code>124</code>" in resp.text
     assert "<message>Invalid access token.</message>" in resp.text
+
+
+def test_a_meeting_edited_in_zoom_sends_only_what_changed(d):
+    import json
+
+    meeting = create(d, token_of(d)).json()
+    receiver = Receiver(failures=0)
+    try:
+        d.host_edits_meeting(meeting["id"], receiver.url, topic="Renamed")
+        (_headers, body) = receiver.calls[0]
+        data = json.loads(body)
+        assert data["event"] == "meeting.updated"
+        assert data["payload"]["object"] == {"id": meeting["id"], "topic": "Renamed"}
+        assert data["payload"]["old_object"] == {"id": meeting["id"], "topic": "Intro"}
+        assert "host_id" not in data["payload"]["object"]
+        assert d.meetings()[0]["topic"] == "Renamed"
+    finally:
+        receiver.close()

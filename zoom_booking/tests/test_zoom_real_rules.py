@@ -239,3 +239,26 @@ class TestZoomXmlErrors(ZoomMeetingCase):
         self.assertEqual(booking.zoom_status, "created")
         self.assertEqual([r["status"] for r in self.creates()], [401, 201])
         self.assertEqual(len(self.zoom.requests(method="POST", path="/oauth/token")), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestZoomMeetingEditedInZoom(ZoomMeetingCase):
+    def test_only_a_new_time_is_worth_telling_the_host(self):
+        booking, _url = self.book_zoom()
+        webhook_url = self.base_url() + "/zoom_booking/webhook"
+        notes = booking.message_ids
+        response = self.zoom.host_edits_meeting(
+            booking.zoom_meeting_id, webhook_url, topic="Renamed in Zoom"
+        )
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        booking.invalidate_recordset()
+        self.assertEqual(booking.message_ids, notes)
+        moved = self.iso(booking.start + timedelta(hours=2))
+        response = self.zoom.host_edits_meeting(
+            booking.zoom_meeting_id, webhook_url, start_time=moved
+        )
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        booking.invalidate_recordset()
+        (notice,) = booking.message_ids - notes
+        self.assertIn("moved in Zoom", notice.body)
+        self.assertIn(self.host.partner_id, notice.partner_ids)

@@ -450,6 +450,24 @@ class ZoomDouble:
                     self._pending_webhooks.remove(item)
         return results
 
+    def host_edits_meeting(self, meeting_id, webhook_url=None, **changes):
+        """The host changes a meeting in Zoom's own app: Zoom then sends
+        ``meeting.updated`` with only the changed fields (and no host_id)."""
+        with self._lock:
+            meeting = self._meetings[int(meeting_id)]
+            old = {key: meeting.get(key) for key in changes}
+            meeting.update(changes)
+            account_id = self._user_locked(meeting["host_email"])["account_id"]
+        if not webhook_url:
+            return None
+        payload = {
+            "account_id": account_id,
+            "operator": meeting["host_email"],
+            "object": dict(changes, id=int(meeting_id)),
+            "old_object": dict(old, id=int(meeting_id)),
+        }
+        return self.send_webhook(webhook_url, "meeting.updated", payload)
+
     def pending_webhooks(self):
         with self._lock:
             return copy.deepcopy(self._pending_webhooks)
