@@ -404,9 +404,18 @@ def test_reauthorizing_invalidates_older_tokens(d):
 
 def test_revoke(d):
     tokens = login(d)
+    # Zoom documents the token in the query; a form body is unconfirmed.
     resp = requests.post(
         f"{d.url}/oauth/revoke",
         data={"token": tokens["access_token"]},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=5,
+    )
+    assert resp.status_code == 400
+    assert api(d, "GET", "/users/me", tokens["access_token"]).status_code == 200
+    resp = requests.post(
+        f"{d.url}/oauth/revoke",
+        params={"token": tokens["access_token"]},
         auth=(CLIENT_ID, CLIENT_SECRET),
         timeout=5,
     )
@@ -417,9 +426,22 @@ def test_revoke(d):
     )
     assert resp.status_code == 400
     resp = requests.post(
-        f"{d.url}/oauth/revoke", data={"token": "x"}, auth=("a", "b"), timeout=5
+        f"{d.url}/oauth/revoke", params={"token": "x"}, auth=("a", "b"), timeout=5
     )
     assert resp.status_code == 401
+
+
+def test_revoke_with_a_form_body_when_zoom_accepts_it(d):
+    d._set_config({"revoke_accepts_form_body": True})
+    tokens = login(d)
+    resp = requests.post(
+        f"{d.url}/oauth/revoke",
+        data={"token": tokens["access_token"]},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=5,
+    )
+    assert resp.status_code == 200
+    assert api(d, "GET", "/users/me", tokens["access_token"]).status_code == 401
 
 
 def test_api_auth_errors(d):

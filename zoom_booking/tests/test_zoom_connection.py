@@ -5,6 +5,8 @@ import hashlib
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlparse
 
+import requests
+
 from odoo.tests import freeze_time, tagged
 
 from .common import CLIENT_ID, CLIENT_SECRET, ZoomBookingCase
@@ -297,7 +299,15 @@ class TestZoomDisconnect(ZoomBookingCase):
         self.assertFalse(connection.exists())
         self.assertEqual(self.host.zoom_connection_state, "not_connected")
         (revoke,) = self.zoom.requests(method="POST", path="/oauth/revoke")
-        self.assertEqual(revoke["form"]["token"], access_token)
+        # As Zoom documents it: the token in the query, and Zoom took it.
+        self.assertEqual(revoke["query"]["token"], access_token)
+        self.assertEqual(revoke["status"], 200)
+        me = requests.get(
+            self.zoom.url + "/v2/users/me",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=10,
+        )
+        self.assertEqual(me.status_code, 401)
 
     def test_disconnect_works_when_zoom_is_down(self):
         connection = self.connect_zoom(self.host)

@@ -64,7 +64,8 @@ class TestZoomScopes(ZoomMeetingCase):
         self.assertIn("App Marketplace", response.text)
         self.assertEqual(self.other_host.zoom_connection_state, "not_connected")
         # Nothing of that authorization is kept, at Odoo or at Zoom.
-        self.assertTrue(self.zoom.requests(method="POST", path="/oauth/revoke"))
+        (revoke,) = self.zoom.requests(method="POST", path="/oauth/revoke")
+        self.assertEqual(revoke["status"], 200)
         self.assertFalse(self.zoom.requests(path="/v2/users/me"))
 
     def test_a_create_that_timed_out_is_adopted_with_the_readme_scopes(self):

@@ -330,11 +330,12 @@ class ZoomClient:
 
     def revoke(self, access_token):
         """Revoke a token at Zoom."""
+        # Zoom documents the token as a query parameter, not a form field.
         return self.request(
             "POST",
             f"{self.oauth_base_url}/oauth/revoke",
             basic_auth=True,
-            data={"token": access_token},
+            params={"token": access_token},
         )
 
     # ------------------------------------------------------------------- API

@@ -168,12 +168,16 @@ class OAuthRoutes:
             data = double._issue_locked(gid)  # rotates: the old one dies now
         return _json_response(200, data, {"Cache-Control": "no-store"})
 
-    def _revoke(self, body):
+    def _revoke(self, body, query=None):
+        """Zoom documents ``POST /oauth/revoke?token=...``; whether it also
+        reads a form body is unconfirmed (config ``revoke_accepts_form_body``)."""
         if not self._client_ok():
             return _oauth_error(
                 401, "invalid_client", "Invalid client_id or client_secret"
             )
-        token = self._form(body).get("token")
+        token = (query or {}).get("token")
+        if not token and self.double.revoke_accepts_form_body:
+            token = self._form(body).get("token")
         if not token:
             return _oauth_error(400, "invalid_request", "Missing token")
         double = self.double

@@ -211,7 +211,7 @@ class _Handler(OAuthRoutes, MeetingRoutes, ControlRoutes, BaseHTTPRequestHandler
         if path == "/oauth/token" and method == "POST":
             return self._token(body)
         if path == "/oauth/revoke" and method == "POST":
-            return self._revoke(body)
+            return self._revoke(body, query)
         match = re.fullmatch(r"/([js])/(\d+)", path)
         if match and method == "GET":
             return self._join_page(match.group(1), int(match.group(2)), query)

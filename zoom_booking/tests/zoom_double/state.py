@@ -70,6 +70,8 @@ class ZoomDouble:
             # HTTP statuses whose error answers come as XML, as some of Zoom's
             # gateways send them.
             "xml_error_statuses": [],
+            # Unconfirmed at Zoom: revoke documented with the token in the query.
+            "revoke_accepts_form_body": False,
         }
         self._lock = threading.Lock()
         self._server = None
