@@ -382,7 +382,8 @@ class Benchmark:
         if not tokens:
             return []
         return self.db.sql(
-            """SELECT e.id, e.zoom_status, e.zoom_meeting_id, j.work, e.zoom_last_error
+            """SELECT e.id, e.zoom_status, e.zoom_meeting_id, j.work, e.zoom_last_error,
+                      e.zoom_reference
                  FROM calendar_event e
                  LEFT JOIN zoom_meeting_job j ON j.event_id = e.id
                 WHERE e.booking_access_token = ANY(%s)

@@ -8,7 +8,8 @@
 #
 # Settings: ZOOM_BOOKING_DB (default zoom_booking), ZOOM_BOOKING_PORT (8069),
 # ZOOM_SANDBOX_PORT (8070), ZOOM_BOOKING_BASE_URL (http://localhost:8069),
-# ZOOM_BOOKING_WORKERS (0: threaded; 2 or more: multi-worker).
+# ZOOM_BOOKING_WORKERS (0: threaded; 2 or more: multi-worker), ZOOM_BOOKING_LISTEN
+# (127.0.0.1; 0.0.0.0 to listen on every interface).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_odoo
@@ -23,8 +24,10 @@ WORKERS="${ZOOM_BOOKING_WORKERS:-0}"
 STATE="${ZOOM_BOOKING_STATE_DIR:-$ROOT/var}"
 mkdir -p "$STATE"
 CONF="$STATE/odoo.conf"
+# Loopback only unless told otherwise: the demo users' passwords are admin/admin.
+LISTEN="${ZOOM_BOOKING_LISTEN:-127.0.0.1}"
 write_odoo_config "$CONF" "$DB" "$PORT" "$STATE/data"
-sed -i 's/^http_interface = .*/http_interface = /' "$CONF"
+sed -i "s/^http_interface = .*/http_interface = $LISTEN/" "$CONF"
 
 sandbox_pid=""
 cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true; }
@@ -70,7 +73,7 @@ ZB_BASE_URL="$BASE_URL" "$PYTHON" "$ROOT/scripts/configure_zoom.py" "$CONF" "$DB
 
 cat <<MSG
 
-  zoom_booking is starting on $BASE_URL
+  zoom_booking is starting on $BASE_URL (listening on $LISTEN only)
   Log in as admin / admin (or demo / demo, who owns the demo booking calendars).
   Guests book at $BASE_URL/book/product-demo
   Zoom: ${ZB_OAUTH_URL} $( [ -n "$sandbox_pid" ] && echo "(sandbox: click Connect, then Authorize)")

@@ -178,3 +178,9 @@ def test_booking_paths():
     )
     assert urls.booking_path(token="abc") == "/book/booking/abc"
     assert urls.booking_path(token="abc", action="cancel") == "/book/booking/abc/cancel"
+
+
+def test_parse_utc_at_the_ends_of_time():
+    assert slot_maths.parse_utc("9999-12-31T23:59:59-01:00") is None
+    assert slot_maths.parse_utc("0001-01-01T00:00:00+01:00") is None
+    assert slot_maths.parse_utc("9999-12-31T23:59:59Z") == dt(9999, 12, 31, 23, 59, 59)

@@ -1,7 +1,9 @@
-"""Errors of the guest-facing booking flow; each carries the HTTP status of the
-page that shows its message."""
+"""The module's errors: those of the guest-facing booking flow carry the HTTP
+status of the page that shows their message; those of a Zoom connection."""
 
 from odoo.exceptions import UserError
+
+from .tools.zoom_client import ZoomError
 
 
 class BookingError(UserError):
@@ -20,3 +22,11 @@ class SlotTakenError(BookingError):
     """The chosen slot is no longer free (typically: another guest just took it)."""
 
     http_status = 409
+
+
+class ZoomConnectError(UserError):
+    """The Zoom connection could not be made; the message is for the user."""
+
+
+class ZoomNeedsReconnect(ZoomError):
+    """The host's Zoom connection is missing or must be renewed by its owner."""

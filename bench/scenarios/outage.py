@@ -108,23 +108,21 @@ def run(bench):
         f"{count}",
         created == count,
     )
-    refs = {}
-    for e in events:
-        refs[e[0]] = f"Ref: ZB-{e[0]}-"
-    per_event_201 = dict.fromkeys(refs, 0)
+    # Each event's meeting carries its reference as the agenda's last line.
+    event_of_ref = {e[5]: e[0] for e in events if e[5]}
+    per_event_201 = dict.fromkeys((e[0] for e in events), 0)
     creates = bench.double.get(
         "/_double/requests", method="POST", path="/v2/users/me/meetings"
     )
     for r in creates:
-        agenda = ((r.get("json") or {}).get("agenda")) or ""
-        for event_id, ref in refs.items():
-            if ref in agenda and r.get("status") == 201:
-                per_event_201[event_id] += 1
-    per_event_meetings = dict.fromkeys(refs, 0)
+        event_id = event_of_ref.get(last_line((r.get("json") or {}).get("agenda")))
+        if event_id and r.get("status") == 201:
+            per_event_201[event_id] += 1
+    per_event_meetings = dict.fromkeys(per_event_201, 0)
     for meeting in bench.double.get("/_double/meetings"):
-        for event_id, ref in refs.items():
-            if ref in (meeting.get("agenda") or ""):
-                per_event_meetings[event_id] += 1
+        event_id = event_of_ref.get(last_line(meeting.get("agenda")))
+        if event_id:
+            per_event_meetings[event_id] += 1
     exact_201 = sum(1 for v in per_event_201.values() if v == 1)
     exact_meetings = sum(1 for v in per_event_meetings.values() if v == 1)
     bench.row(
@@ -147,3 +145,8 @@ def run(bench):
 
 
 # ------------------------------------------- 7 Zoom app removed
+
+
+def last_line(text):
+    lines = (text or "").strip().splitlines()
+    return lines[-1].strip() if lines else ""

@@ -9,7 +9,7 @@ from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
-from ..models.zoom_connection import ZoomConnectError
+from ..exceptions import ZoomConnectError
 from ..tools.urls import booking_path
 
 _logger = logging.getLogger(__name__)

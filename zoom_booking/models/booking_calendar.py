@@ -29,6 +29,8 @@ from ..tools.urls import booking_path
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
 RESERVED_SLUGS = {"booking"}
+MAX_DAYS_AHEAD = 3650
+MAX_NOTICE_HOURS = 8760
 WEEKDAYS = [
     ("0", "Monday"),
     ("1", "Tuesday"),
@@ -293,9 +295,30 @@ class BookingCalendar(models.Model):
                 )
             if calendar.slot_interval < 0:
                 raise ValidationError(_("The slot interval can't be negative."))
-            if calendar.max_days_ahead <= 0:
+            if not 0 < calendar.max_days_ahead <= MAX_DAYS_AHEAD:
                 raise ValidationError(
-                    _("Guests must be able to book at least one day ahead.")
+                    _(
+                        "Guests may book from 1 to %(days)s days ahead.",
+                        days=MAX_DAYS_AHEAD,
+                    )
+                )
+            if calendar.min_notice_hours > MAX_NOTICE_HOURS:
+                raise ValidationError(
+                    _(
+                        "The minimum notice can be at most %(hours)s hours.",
+                        hours=MAX_NOTICE_HOURS,
+                    )
+                )
+            if (
+                max(
+                    calendar.slot_interval,
+                    calendar.buffer_before,
+                    calendar.buffer_after,
+                )
+                > 24 * 60
+            ):
+                raise ValidationError(
+                    _("The slot interval and buffers can be at most 1440 minutes.")
                 )
             if (
                 min(
@@ -398,24 +421,23 @@ class BookingCalendar(models.Model):
         }
 
     def _find_or_create_guest_partner(self, name, email, phone, tz):
-        """The guest's partner: an Odoo user's own partner when the email is one
-        of a user's, else an existing contact with that email, else a new one."""
+        """The guest's partner: their own when the guest is logged in as the
+        Odoo user with this email; else a contact with this email that is no
+        user's (an anonymous guest typing a colleague's email must not fill
+        that colleague's calendar); else a new contact."""
         self.ensure_one()
-        users = (
-            self.env["res.users"]
-            .sudo()
-            .search(
-                ["|", ("login", "=ilike", email), ("email_normalized", "=", email)],
-                order="share, id",
-            )
-        )
-        users = users.filtered(lambda u: email_normalize(u.email or u.login) == email)
-        if users:
-            return users[0].partner_id
+        user = self.env.user
+        if not user._is_public() and email_normalize(user.email or user.login) == email:
+            return user.partner_id
         partner = (
             self.env["res.partner"]
             .sudo()
-            .search([("email_normalized", "=", email)], order="id", limit=1)
+            .with_context(active_test=False)
+            .search(
+                [("email_normalized", "=", email), ("user_ids", "=", False)],
+                order="active desc, id",
+                limit=1,
+            )
         )
         if partner:
             return partner

@@ -12,6 +12,7 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import MissingError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
+from ..exceptions import ZoomNeedsReconnect
 from ..tools.transaction import after_commit
 from ..tools.zoom_client import (
     ZoomError,
@@ -20,7 +21,6 @@ from ..tools.zoom_client import (
     ZoomRequestError,
     ZoomUnavailable,
 )
-from .zoom_connection import ZoomNeedsReconnect
 
 _logger = logging.getLogger(__name__)
 

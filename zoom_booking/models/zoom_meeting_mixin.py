@@ -138,13 +138,18 @@ class ZoomMeetingMixin(models.AbstractModel):
     def _zoom_plan_create(self, host, **values):
         """Give these records a Zoom meeting of ``host``'s account, made after
         commit; ``values`` are written on them too."""
-        self.sudo().with_context(zoom_booking_sync=True).write(
-            dict(values, zoom_host_id=host.id, zoom_status="pending")
-        )
-        # Made and committed before any request carries it, so that a retry
-        # after a lost answer looks for the same reference.
-        for record in self:
-            record._zoom_reference()
+        # A new reference for each new meeting (never an older meeting's),
+        # committed before any request carries it, so that a retry after a
+        # lost answer looks for the same one.
+        for record in self.sudo().with_context(zoom_booking_sync=True):
+            record.write(
+                dict(
+                    values,
+                    zoom_host_id=host.id,
+                    zoom_status="pending",
+                    zoom_reference=f"Ref: ZB-{secrets.token_hex(12)}",
+                )
+            )
         Job = self.env["zoom.meeting.job"].sudo()
         job_values = {
             "host_id": host.id,

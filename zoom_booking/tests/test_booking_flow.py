@@ -66,7 +66,11 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
         url = f"/book/booking/{booking.booking_access_token}/reschedule"
         return self.url_open(
             url,
-            data={"start": self.iso(start), "tz": tz, "csrf_token": self.csrf_of(url)},
+            data={
+                "start": start if isinstance(start, str) else self.iso(start),
+                "tz": tz,
+                "csrf_token": self.csrf_of(url),
+            },
             allow_redirects=False,
         )
 
@@ -160,7 +164,8 @@ class TestBookingFlow(BookingHttpCase):
             start, self.calendar._get_free_slots(start.date(), start.date(), "UTC")
         )
 
-    def test_guest_is_an_odoo_user(self):
+    def test_an_anonymous_guest_typing_a_colleagues_email(self):
+        """Only a guest logged in as that user books in the user's calendar."""
         colleague = new_test_user(
             self.env,
             login="zb_colleague",
@@ -168,21 +173,41 @@ class TestBookingFlow(BookingHttpCase):
             name="Cole League",
             groups="base.group_user",
         )
-        self.env["res.partner"].create(
-            {"name": "Old contact", "email": "colleague@example.com"}
-        )
-        response = self.book(self.next_slot(), email="colleague@example.com")
+        start = self.next_slot()
+        response = self.book(start, email="colleague@example.com")
         self.assertEqual(response.status_code, 303, response.text[:1000])
         booking = self.bookings()
-        self.assertEqual(booking.booking_guest_partner_id, colleague.partner_id)
-        self.assertIn(colleague.partner_id, booking.partner_ids)
-        # In the colleague's own Odoo calendar.
-        self.assertIn(
+        guest = booking.booking_guest_partner_id
+        self.assertNotEqual(guest, colleague.partner_id)
+        self.assertEqual(guest.email_normalized, "colleague@example.com")
+        self.assertFalse(guest.user_ids)
+        self.assertNotIn(colleague.partner_id, booking.partner_ids)
+        # Not in the colleague's calendar, and not their busy time.
+        self.assertNotIn(
             booking,
             self.env["calendar.event"].search(
                 [("partner_ids", "in", colleague.partner_id.id)]
             ),
         )
+        other = self.create_booking_calendar(
+            colleague, all_week=True, slug="zb-colleague"
+        )
+        self.assertIn(start, other._get_free_slots(start.date(), start.date(), "UTC"))
+
+    def test_a_logged_in_user_books_in_their_own_calendar(self):
+        colleague = new_test_user(
+            self.env,
+            login="zb_colleague",
+            email="Colleague@Example.com",
+            name="Cole League",
+            groups="base.group_user",
+        )
+        self.authenticate("zb_colleague", "zb_colleague")
+        response = self.book(self.next_slot(), email="colleague@example.com")
+        self.assertEqual(response.status_code, 303, response.text[:1000])
+        booking = self.bookings()
+        self.assertEqual(booking.booking_guest_partner_id, colleague.partner_id)
+        self.assertIn(colleague.partner_id, booking.partner_ids)
 
     def test_existing_contact_is_reused(self):
         contact = self.env["res.partner"].create(

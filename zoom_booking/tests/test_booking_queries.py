@@ -8,8 +8,8 @@ from .test_zoom_meeting import ZoomMeetingCase
 # Measured on a database like the test command's (with google_calendar and
 # microsoft_calendar); the zoom figure includes the work after commit: claiming
 # the event, the meeting's results, the mails and the call log.
-QUERIES_BOOKING_NONE = 71
-QUERIES_BOOKING_ZOOM = 92
+QUERIES_BOOKING_NONE = 70
+QUERIES_BOOKING_ZOOM = 90
 
 
 @tagged("post_install", "-at_install")

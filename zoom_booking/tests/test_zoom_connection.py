@@ -243,7 +243,7 @@ class TestZoomTokens(ZoomBookingCase):
         self.zoom.deauthorize(self.host.email)
         connection.sudo().token_expires_at = datetime.now() - timedelta(minutes=1)
         connection.flush_recordset()
-        from ..models.zoom_connection import ZoomNeedsReconnect
+        from ..exceptions import ZoomNeedsReconnect
 
         # Not assertRaises: Odoo's rolls back what the block wrote.
         raised = None

@@ -2,6 +2,7 @@
 form. Messages are for the guest, in the language of ``env``."""
 
 import re
+from datetime import timedelta
 
 import pytz
 
@@ -12,9 +13,16 @@ from ..exceptions import BookingError
 from .text import has_control_chars
 
 MAX_RANGE_DAYS = 42
+# Slots are asked for around today: dates far off are refused (and would
+# overflow in timezone arithmetic at year 1 or 9999).
+MAX_PAST = timedelta(days=31)
+MAX_FUTURE = timedelta(days=3660)
 FIELD_LIMITS = {"name": 128, "email": 254, "phone": 32, "notes": 2000}
 PHONE_RE = re.compile(r"^[0-9+()./\- ]+$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"
+)
+ONE_LINE_FIELDS = ("name", "email", "phone")
 
 
 def check_timezone(env, tz_name):
@@ -34,6 +42,10 @@ def parse_day_range(env, start, end, tz_name):
         first_day = last_day = None
     if not first_day or not last_day:
         raise BookingError(env._("Dates must be given as YYYY-MM-DD."))
+    today = fields.Date.context_today(env["res.users"])
+    for day in (first_day, last_day):
+        if not today - MAX_PAST <= day <= today + MAX_FUTURE:
+            raise BookingError(env._("Ask for dates within the next ten years."))
     if last_day < first_day:
         raise BookingError(env._("The end date must not be before the start date."))
     if (last_day - first_day).days >= MAX_RANGE_DAYS:
@@ -60,7 +72,12 @@ def clean_guest_values(env, values):
         value = values.get(key) or ""
         if not isinstance(value, str):
             value = ""
-        value = value.strip()
+        # Browsers send CRLF in a textarea: notes keep their lines, as LF.
+        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if key in ONE_LINE_FIELDS and "\n" in value:
+            raise BookingError(
+                env._("%(field)s must be on one line.", field=field_label(env, key))
+            )
         if has_control_chars(value):
             raise BookingError(
                 env._(
@@ -79,8 +96,9 @@ def clean_guest_values(env, values):
         cleaned[key] = value
     if not cleaned["name"]:
         raise BookingError(env._("Please enter your name."))
+    # One plain address: no display name, no quotes, no markup.
     email = email_normalize(cleaned["email"], strict=True)
-    if not email or not EMAIL_RE.match(email):
+    if not email or not EMAIL_RE.match(cleaned["email"]):
         raise BookingError(env._("Please enter a valid email address."))
     cleaned["email"] = email
     if cleaned["phone"] and not PHONE_RE.match(cleaned["phone"]):

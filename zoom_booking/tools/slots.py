@@ -129,10 +129,10 @@ def parse_utc(value):
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(pytz.utc).replace(tzinfo=None)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(pytz.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None  # not a date, or beyond year 1 to 9999 once in UTC
     return parsed.replace(microsecond=0)
 
 

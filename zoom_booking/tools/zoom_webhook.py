@@ -42,7 +42,9 @@ def verify(
     if not secret or not timestamp or not signature:
         return False
     timestamp = timestamp.decode() if isinstance(timestamp, bytes) else str(timestamp)
-    if not timestamp.isascii() or not timestamp.isdigit():
+    # Epoch seconds have 10 digits for centuries: anything longer is not Zoom's
+    # (and int() of thousands of digits raises).
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         return False
     now = time.time() if now is None else now
     age = now - int(timestamp)

@@ -1,0 +1,115 @@
+"""Bad input gets a clear 4xx, never a 500: the guest's form, extreme dates,
+absurd numbers in a calendar's settings, a monstrous webhook timestamp."""
+
+import time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .test_booking_flow import BookingHttpCase
+
+
+@tagged("post_install", "-at_install")
+class TestGuestInput(BookingHttpCase):
+    def test_one_plain_email_address(self):
+        refused = [
+            "svg/onload=alert`1`//@example.com",
+            '"Gina" <gina@example.com>',
+            'x"y"@example.com',
+            "<a href=x>@example.com",
+            "gina@example.com, other@example.com",
+            "gina@localhost",
+            "gina @example.com",
+        ]
+        for index, email in enumerate(refused):
+            with self.subTest(email=email):
+                response = self.book(self.next_slot(days=index + 1), email=email)
+                self.assertEqual(response.status_code, 400, response.text[:300])
+                self.assertIn("valid email address", response.text)
+                self.assertNotIn("Traceback", response.text)
+        self.assertFalse(self.bookings())
+        response = self.book(self.next_slot(days=9), email="O'Brien+zoom@Example.COM")
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.assertEqual(
+            self.bookings().booking_guest_email, "o'brien+zoom@example.com"
+        )
+
+    def test_name_and_phone_on_one_line_notes_with_crlf(self):
+        for field in ("name", "phone"):
+            with self.subTest(field=field):
+                response = self.book(self.next_slot(), **{field: "Gina\nGuest"})
+                self.assertEqual(response.status_code, 400, response.text[:300])
+                self.assertIn("must be on one line", response.text)
+        # A real browser sends CRLF from a textarea: kept as lines.
+        response = self.book(self.next_slot(), notes="Line one\r\nLine two\rthree")
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.assertEqual(
+            self.bookings().booking_guest_notes, "Line one\nLine two\nthree"
+        )
+        self.assertEqual(self.bookings().booking_guest_name, "Gina Guest")
+
+    def test_slots_at_the_ends_of_time(self):
+        base = f"/book/{self.calendar.slug}/slots?tz=UTC"
+        for start, end in (
+            ("0001-01-01", "0001-01-02"),
+            ("9999-12-30", "9999-12-31"),
+            ("2000-01-01", "2000-01-02"),
+        ):
+            with self.subTest(start=start):
+                response = self.url_open(f"{base}&start={start}&end={end}")
+                self.assertEqual(response.status_code, 400, response.text[:300])
+                self.assertIn("within", response.json()["error"])
+
+    def test_booking_and_reschedule_at_the_ends_of_time(self):
+        for start in (
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01T00:00:00+01:00",
+        ):
+            with self.subTest(start=start):
+                response = self.book(start)
+                self.assertEqual(response.status_code, 400, response.text[:300])
+                self.assertNotIn("Traceback", response.text)
+        self.book(self.next_slot())
+        booking = self.bookings()
+        response = self.reschedule(booking, "9999-12-31T23:59:59Z", "UTC")
+        self.assertEqual(response.status_code, 400, response.text[:300])
+
+    def test_calendar_settings_are_bounded(self):
+        for values in (
+            {"max_days_ahead": 10**9},
+            {"max_days_ahead": 0},
+            {"min_notice_hours": 1e15},
+            {"min_notice_hours": -1},
+            {"buffer_before": 10**6},
+            {"slot_interval": 10**6},
+        ):
+            with self.subTest(values=values):
+                try:
+                    with self.env.cr.savepoint():
+                        self.calendar.write(values)
+                except ValidationError:
+                    pass
+                else:
+                    self.fail(f"{values} accepted")
+        self.assertEqual(self.url_open(f"/book/{self.calendar.slug}").status_code, 200)
+
+    def test_a_monstrous_webhook_timestamp_is_refused(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "zoom_booking.webhook_secret_token", "secret"
+        )
+        self.env.flush_all()
+        for ts in ("9" * 5000, str(int(time.time())) + "0" * 10, "-1", "1e9"):
+            with self.subTest(ts=ts[:20]):
+                response = self.opener.post(
+                    self.base_url() + "/zoom_booking/webhook",
+                    data=b'{"event":"x","payload":{}}',
+                    headers={
+                        "Content-Type": "application/json",
+                        "x-zm-request-timestamp": ts,
+                        "x-zm-signature": "v0=00",
+                    },
+                    timeout=12,
+                )
+                self.assertEqual(response.status_code, 401, response.text[:300])
