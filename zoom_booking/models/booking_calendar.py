@@ -356,7 +356,8 @@ class BookingCalendar(models.Model):
             "zoom_booking.action_booking_events"
         )
         action["domain"] = [("booking_calendar_id", "=", self.id)]
-        action["context"] = {"default_booking_calendar_id": self.id}
+        # Bookings are made by guests, never by hand in this list.
+        action["context"] = {"create": False}
         return action
 
     def action_open_public_page(self):
@@ -545,10 +546,37 @@ class BookingCalendar(models.Model):
         # Its confirmation mail waits for Zoom's first answer.
         event._zoom_plan_create(self.host_id)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_host_change(vals.get("host_id", self.env.uid))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "host_id" in vals:
+            for calendar in self:
+                if calendar.host_id.id != vals["host_id"]:
+                    self._check_host_change(vals["host_id"])
+        return super().write(vals)
+
+    @api.model
+    def _check_host_change(self, host_id):
+        """Only a booking manager gives a calendar to someone else: its
+        bookings would then create meetings in that person's Zoom account."""
+        if (
+            self.env.su
+            or host_id == self.env.uid
+            or self.env.user.has_group("zoom_booking.group_booking_manager")
+        ):
+            return
+        raise AccessError(
+            _("Only a booking manager can make someone else the host of a calendar.")
+        )
+
     def _check_host_access(self):
-        """Only the host or a booking administrator manages a calendar's bookings."""
+        """Only the host or a booking manager manages a calendar's bookings."""
         user = self.env.user
-        if self.env.su or user.has_group("zoom_booking.group_booking_admin"):
+        if self.env.su or user.has_group("zoom_booking.group_booking_manager"):
             return
         for calendar in self:
             if calendar.host_id != user:

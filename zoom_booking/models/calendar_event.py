@@ -10,7 +10,7 @@ import vobject
 from babel.dates import format_skeleton
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from ..exceptions import BookingError
@@ -71,7 +71,7 @@ class CalendarEvent(models.Model):
     booking_url = fields.Char(
         "Guest's booking link",
         compute="_compute_booking_url",
-        help="Shown to the host and booking administrators only: whoever has it "
+        help="Shown to the host and booking managers only: whoever has it "
         "can cancel or move the booking.",
     )
 
@@ -88,7 +88,7 @@ class CalendarEvent(models.Model):
     def _compute_booking_url(self):
         base_url = self[:1].get_base_url()
         user = self.env.user
-        manager = self.env.su or user.has_group("zoom_booking.group_booking_admin")
+        manager = self.env.su or user.has_group("zoom_booking.group_booking_manager")
         for event in self:
             token = event.sudo().booking_access_token
             allowed = manager or user in (
@@ -242,7 +242,7 @@ class CalendarEvent(models.Model):
         return event
 
     def action_booking_cancel(self):
-        """Back-end button: the host (or a booking administrator) cancels."""
+        """Back-end button: the host (or a booking manager) cancels."""
         self.booking_calendar_id._check_host_access()
         if any(event.booking_state != "confirmed" for event in self):
             raise UserError(_("Only confirmed bookings can be cancelled."))
@@ -277,11 +277,43 @@ class CalendarEvent(models.Model):
     def _zoom_meeting_times(self):
         return (self.start, self.stop)
 
+    def _zoom_engine_fields(self):
+        return super()._zoom_engine_fields() + [
+            "booking_calendar_id",
+            "booking_state",
+            "booking_access_token",
+            "booking_guest_name",
+            "booking_guest_email",
+            "booking_guest_phone",
+            "booking_guest_notes",
+            "booking_guest_tz",
+            "booking_guest_partner_id",
+            "booking_confirmation_mailed",
+            "booking_ics_sequence",
+        ]
+
+    def write(self, vals):
+        if set(vals) & (set(self._zoom_watched_fields()) | {"user_id"}):
+            self._booking_check_host_access()
+        return super().write(vals)
+
+    def _booking_check_host_access(self):
+        """Only a booking's host (or a booking manager) moves, cancels,
+        archives, hands over or deletes it, whatever the path."""
+        if self.env.su or self.env.user.has_group("zoom_booking.group_booking_manager"):
+            return
+        user = self.env.user
+        for event in self.sudo().filtered("booking_calendar_id"):
+            if user not in (event.user_id | event.booking_calendar_id.host_id):
+                raise AccessError(
+                    _("Only the host can move, cancel or delete this booking.")
+                )
+
     def _zoom_after_change(self, before):
         """Tell host and guest, whoever moved, archived or cancelled the booking
         (guest link, host in Odoo)."""
         cancelled, moved = super()._zoom_after_change(before)
-        confirmed = cancelled.filtered(lambda e: e.booking_state == "confirmed")
+        confirmed = cancelled.sudo().filtered(lambda e: e.booking_state == "confirmed")
         confirmed.with_context(zoom_booking_sync=True).write(
             {"booking_state": "cancelled"}
         )
@@ -290,6 +322,7 @@ class CalendarEvent(models.Model):
         return cancelled, moved
 
     def unlink(self):
+        self._booking_check_host_access()
         bookings = self.filtered(
             lambda e: (
                 e.booking_calendar_id and e.active and e.booking_state == "confirmed"

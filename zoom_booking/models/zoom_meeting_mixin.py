@@ -197,8 +197,44 @@ class ZoomMeetingMixin(models.AbstractModel):
         """What the meeting follows: a change of it moves the meeting."""
         raise NotImplementedError
 
+    @api.model
+    def _zoom_engine_fields(self):
+        """Fields only the module's own paths (as superuser) may write: through
+        them Odoo acts on a Zoom account, so no RPC, import or button may."""
+        return [
+            "zoom_host_id",
+            "zoom_meeting_id",
+            "zoom_join_url",
+            "zoom_passcode",
+            "zoom_status",
+            "zoom_last_error",
+            "zoom_reference",
+            "zoom_link_mailed",
+        ]
+
+    def _zoom_check_engine_fields(self, vals_list):
+        if self.env.su:
+            return
+        owned = set(self._zoom_engine_fields())
+        for vals in vals_list:
+            touched = owned & set(vals)
+            if touched:
+                raise AccessError(
+                    _(
+                        "%(fields)s can only be changed by Zoom Booking itself.",
+                        fields=", ".join(sorted(touched)),
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._zoom_check_engine_fields(vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
-        if self.env.context.get("zoom_booking_sync"):
+        self._zoom_check_engine_fields([vals])
+        # The module's own writes skip the hooks; a caller's context can't.
+        if self.env.su and self.env.context.get("zoom_booking_sync"):
             return super().write(vals)
         watched = set(self._zoom_watched_fields())
         before = (
@@ -283,7 +319,7 @@ class ZoomMeetingMixin(models.AbstractModel):
 
     def _zoom_check_host_access(self):
         user = self.env.user
-        if user.has_group("zoom_booking.group_booking_admin"):
+        if user.has_group("zoom_booking.group_booking_manager"):
             return
         for record in self:
             if user not in (record.user_id | record.zoom_host_id):

@@ -37,7 +37,7 @@ TEST_USERS = {
     "booking_admin": (
         "zb_booking_admin",
         "Bea Admin",
-        "base.group_user,zoom_booking.group_booking_admin",
+        "base.group_user,zoom_booking.group_booking_manager",
         {},
     ),
     "system_admin": (
