@@ -153,6 +153,18 @@ class BookingCalendar(models.Model):
         required=True,
         default="none",
     )
+    booking_privacy = fields.Selection(
+        [
+            ("private", "Private: colleagues see the host busy, nothing more"),
+            ("public", "Public: colleagues see the guest's details and Zoom link"),
+        ],
+        "Bookings' privacy",
+        required=True,
+        default="private",
+        help="Odoo's event privacy of this calendar's bookings. Private hides the "
+        "guest's name, email, phone and notes and the Zoom meeting from everyone "
+        "but the booking's attendees, host and guest.",
+    )
     slug = fields.Char(
         "Link name",
         compute="_compute_slug",
@@ -502,6 +514,7 @@ class BookingCalendar(models.Model):
             "user_id": host.id,
             "partner_ids": [fields.Command.set((host.partner_id | partner).ids)],
             "show_as": "busy",
+            "privacy": self.booking_privacy,
             "description": html2plaintext(self.description or "") and self.description,
             "booking_calendar_id": self.id,
             "booking_state": "confirmed",

@@ -243,10 +243,12 @@ class CalendarEvent(models.Model):
 
     def action_booking_cancel(self):
         """Back-end button: the host (or a booking manager) cancels."""
-        self.booking_calendar_id._check_host_access()
-        if any(event.booking_state != "confirmed" for event in self):
+        self._booking_check_host_access()
+        # As superuser: a private booking's fields read as empty to others.
+        bookings = self.sudo()
+        if any(event.booking_state != "confirmed" for event in bookings):
             raise UserError(_("Only confirmed bookings can be cancelled."))
-        self._booking_cancel()
+        bookings._booking_cancel()
         return True
 
     # ------------------------------------------------------------ Zoom meeting
@@ -295,7 +297,28 @@ class CalendarEvent(models.Model):
     def write(self, vals):
         if set(vals) & (set(self._zoom_watched_fields()) | {"user_id"}):
             self._booking_check_host_access()
+        if self._booking_managed_as_manager():
+            # Odoo's private-event rule would stop a manager who is no attendee.
+            self._zoom_check_engine_fields([vals])
+            return super(CalendarEvent, self.sudo()).write(vals)
         return super().write(vals)
+
+    def _booking_managed_as_manager(self):
+        """A booking manager acting on bookings (all of them), as superuser."""
+        return bool(
+            not self.env.su
+            and self
+            and all(event.sudo().booking_calendar_id for event in self)
+            and self.env.user.has_group("zoom_booking.group_booking_manager")
+        )
+
+    def _check_private_event_conditions(self):
+        # A booking manager manages every booking, private ones included.
+        if self.booking_calendar_id and self.env.user.has_group(
+            "zoom_booking.group_booking_manager"
+        ):
+            return False
+        return super()._check_private_event_conditions()
 
     def _booking_check_host_access(self):
         """Only a booking's host (or a booking manager) moves, cancels,
@@ -323,6 +346,8 @@ class CalendarEvent(models.Model):
 
     def unlink(self):
         self._booking_check_host_access()
+        if self._booking_managed_as_manager():
+            return self.sudo().unlink()
         bookings = self.filtered(
             lambda e: (
                 e.booking_calendar_id and e.active and e.booking_state == "confirmed"

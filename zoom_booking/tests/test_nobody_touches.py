@@ -152,3 +152,52 @@ class TestNobodyTouchesWhatIsntTheirs(SecurityCase):
         )
         self.env.cr.postcommit.run()
         self.assertEqual(len(self.zoom.requests(method="DELETE")), 2)
+
+    def test_colleagues_see_the_host_busy_and_nothing_more(self):
+        fields = [
+            "name",
+            "booking_guest_name",
+            "booking_guest_email",
+            "booking_guest_phone",
+            "booking_guest_notes",
+            "zoom_join_url",
+            "zoom_passcode",
+            "zoom_meeting_id",
+            "location",
+            "videocall_location",
+            "start",
+        ]
+        self.assertEqual(self.booking.privacy, "private")
+        (seen,) = self.call_kw("calendar.event", "read", [self.booking.ids, fields])
+        self.assertEqual(seen["name"], "Busy")
+        self.assertTrue(seen["start"])
+        for field in fields[1:-1]:
+            self.assertFalse(seen[field], field)
+        # The host sees their booking in full.
+        self.authenticate(self.host.login, self.host.login)
+        (own,) = self.make_jsonrpc_request(
+            "/web/dataset/call_kw/calendar.event/read",
+            {
+                "model": "calendar.event",
+                "method": "read",
+                "args": [self.booking.ids, fields],
+                "kwargs": {},
+            },
+        )
+        self.assertEqual(own["booking_guest_email"], "gina.guest@example.com")
+        self.assertEqual(own["zoom_join_url"], self.booking.zoom_join_url)
+
+    def test_a_public_calendar_shares_its_bookings_details(self):
+        self.calendar.booking_privacy = "public"
+        self.authenticate(None, None)
+        response = self.book(self.next_slot(days=2), email="pia.public@example.com")
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        booking = self.bookings().filtered(
+            lambda b: b.booking_guest_email == "pia.public@example.com"
+        )
+        self.assertEqual(booking.privacy, "public")
+        self.authenticate(self.colleague.login, self.colleague.login)
+        (seen,) = self.call_kw(
+            "calendar.event", "read", [booking.ids, ["booking_guest_email"]]
+        )
+        self.assertEqual(seen["booking_guest_email"], "pia.public@example.com")
