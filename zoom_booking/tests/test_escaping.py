@@ -14,6 +14,8 @@ NOTES = (
 )
 PHONE = '"><img src=x onerror=alert(1)>'
 TZ = '"><script>alert(1)</script>'
+# A plain address with the characters an address may have, shown as text.
+EMAIL = "o'brien+{x}&~^_|@example.com"
 
 
 @tagged("post_install", "-at_install")
@@ -46,7 +48,11 @@ class TestGuestTextIsEscaped(BookingHttpCase):
     def book_with_tricky_text(self, calendar):
         self.authenticate(None, None)
         response = self.book(
-            self.next_slot(), slug=calendar.slug, name=NAME, notes=NOTES
+            self.next_slot(),
+            slug=calendar.slug,
+            name=NAME,
+            notes=NOTES,
+            email=EMAIL,
         )
         self.assertEqual(response.status_code, 303, response.text[:1000])
         booking = self.bookings(calendar)
@@ -59,7 +65,9 @@ class TestGuestTextIsEscaped(BookingHttpCase):
         self.assertEqual(len(mails), count, mails.mapped("subject"))
         for mail in mails:
             where = f"mail {mail.subject!r}"
-            self.assert_shown_as_text(mail.body_html, [NAME, NOTES], where)
+            self.assert_shown_as_text(
+                mail.body_html, [NAME, NOTES, booking.booking_guest_email], where
+            )
             self.assertIn(NAME, mail.subject, where)
         # Their copies in the back-end: the messages of the attendees and event.
         messages = (
