@@ -18,6 +18,12 @@ class BookingBusyError(BookingError):
     http_status = 503
 
 
+class BookingLimitError(BookingError):
+    """Too many bookings from one client address or one email address."""
+
+    http_status = 429
+
+
 class SlotTakenError(BookingError):
     """The chosen slot is no longer free (typically: another guest just took it)."""
 

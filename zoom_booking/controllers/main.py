@@ -132,7 +132,9 @@ class BookingController(http.Controller):
         try:
             if error := self._csrf_error(post):
                 raise error
-            token = calendar._book_slot_committed(post.get("start"), post)
+            token = calendar._book_slot_committed(
+                post.get("start"), post, request.httprequest.remote_addr
+            )
         except UserError as exc:
             return self._render_calendar(calendar, error=exc, form=post)
         return request.redirect(booking_path(token=token))

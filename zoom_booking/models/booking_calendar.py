@@ -17,7 +17,7 @@ from odoo.tools import email_normalize, html2plaintext
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..exceptions import BookingError
+from ..exceptions import BookingError, BookingLimitError
 from ..tools.guest_input import FIELD_LIMITS, clean_guest_values, parse_day_range
 from ..tools.slots import (
     format_utc,
@@ -29,6 +29,8 @@ from ..tools.urls import booking_path
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
 RESERVED_SLUGS = {"booking"}
+LIMIT_PER_ADDRESS_PARAM = "zoom_booking.bookings_per_address_hour"
+LIMIT_PER_EMAIL_PARAM = "zoom_booking.bookings_per_email_day"
 MAX_DAYS_AHEAD = 3650
 MAX_NOTICE_HOURS = 8760
 WEEKDAYS = [
@@ -460,7 +462,7 @@ class BookingCalendar(models.Model):
             .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
         )
 
-    def _book_slot_committed(self, start, values):
+    def _book_slot_committed(self, start, values, client_address=None):
         """Confirm a guest's booking in a transaction of its own, and commit it.
 
         Bookings of one host are serialized (see :meth:`_lock_host`): a guest
@@ -475,16 +477,18 @@ class BookingCalendar(models.Model):
         self.ensure_one()
 
         def book(env):
-            booking = self.with_env(env)._book_slot(start, values)
+            booking = self.with_env(env)._book_slot(start, values, client_address)
             return booking.sudo().booking_access_token
 
         return run_in_own_transaction(self.env, book)
 
-    def _book_slot(self, start, values):
+    def _book_slot(self, start, values, client_address=None):
         """Confirm a guest's booking; the one entry point of the public form.
 
         :param start: ISO-8601 UTC start chosen by the guest
         :param values: the guest's ``name``, ``email``, ``phone``, ``notes``, ``tz``
+        :param client_address: the guest's IP address (behind a proxy, the one
+            Odoo's ``proxy_mode`` reads), for the abuse limits
         :return: the booking (``calendar.event``, sudo)
         :raise BookingError: with a message for the guest; nothing is stored then
         """
@@ -493,6 +497,8 @@ class BookingCalendar(models.Model):
         if not calendar.is_published or not calendar.active:
             raise BookingError(_("This booking calendar is not available."))
         guest = clean_guest_values(self.env, values)
+        guest["client_address"] = (client_address or "")[:64] or False
+        calendar._check_booking_limits(guest)
         with self.env.cr.savepoint():
             calendar._lock_host()
             start = calendar._check_start(start)
@@ -501,6 +507,50 @@ class BookingCalendar(models.Model):
             )
             event = calendar._create_booking_event(start, guest, partner)
         return event
+
+    def _check_booking_limits(self, guest):
+        """Refuse a booking beyond the limits set in Settings: confirmed
+        bookings per client address per hour (all calendars), and per email
+        address per calendar per day. Stops one client from filling every
+        slot or mailing anyone through the booking form."""
+        self.ensure_one()
+        params = self.env["ir.config_parameter"].sudo()
+        per_address = int(params.get_param(LIMIT_PER_ADDRESS_PARAM, 20) or 0)
+        per_email = int(params.get_param(LIMIT_PER_EMAIL_PARAM, 3) or 0)
+        now = fields.Datetime.now()
+        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
+        if per_address and guest["client_address"]:
+            recent = Event.search_count(
+                [
+                    ("booking_guest_address", "=", guest["client_address"]),
+                    ("create_date", ">", now - timedelta(hours=1)),
+                ],
+                limit=per_address,
+            )
+            if recent >= per_address:
+                raise BookingLimitError(
+                    _(
+                        "Too many bookings were made from your connection in the "
+                        "last hour. Please try again later."
+                    )
+                )
+        if per_email:
+            today = Event.search_count(
+                [
+                    ("booking_calendar_id", "=", self.id),
+                    ("booking_guest_email", "=", guest["email"]),
+                    ("create_date", ">", now - timedelta(days=1)),
+                ],
+                limit=per_email,
+            )
+            if today >= per_email:
+                raise BookingLimitError(
+                    _(
+                        "This email address already has %(count)s bookings with "
+                        "this calendar today. Please try again tomorrow.",
+                        count=per_email,
+                    )
+                )
 
     def _create_booking_event(self, start, guest, partner):
         self.ensure_one()
@@ -525,6 +575,7 @@ class BookingCalendar(models.Model):
             "booking_guest_notes": guest["notes"] or False,
             "booking_guest_tz": guest["tz"],
             "booking_guest_partner_id": partner.id,
+            "booking_guest_address": guest["client_address"],
         }
         # Created as the host, so the organizer's defaults are the host's, not the
         # public user's; sudo because the guest has no rights on calendar.event.

@@ -59,6 +59,14 @@ class CalendarEvent(models.Model):
     booking_guest_phone = fields.Char("Guest phone", readonly=True, copy=False)
     booking_guest_notes = fields.Text("Guest notes", readonly=True, copy=False)
     booking_guest_tz = fields.Char("Guest timezone", readonly=True, copy=False)
+    booking_guest_address = fields.Char(
+        "Guest's IP address",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_system",
+        help="Where the booking came from, for the abuse limits.",
+    )
     booking_guest_partner_id = fields.Many2one(
         "res.partner", "Guest", readonly=True, copy=False, index="btree_not_null"
     )
@@ -289,6 +297,7 @@ class CalendarEvent(models.Model):
             "booking_guest_phone",
             "booking_guest_notes",
             "booking_guest_tz",
+            "booking_guest_address",
             "booking_guest_partner_id",
             "booking_confirmation_mailed",
             "booking_ics_sequence",

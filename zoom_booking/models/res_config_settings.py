@@ -29,6 +29,19 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="zoom_booking.api_base_url",
         default="https://api.zoom.us/v2",
     )
+    booking_limit_per_address = fields.Integer(
+        "Bookings per client address per hour",
+        config_parameter="zoom_booking.bookings_per_address_hour",
+        default=20,
+        help="Confirmed bookings one IP address may make in an hour, all "
+        "calendars together; 0: no limit.",
+    )
+    booking_limit_per_email = fields.Integer(
+        "Bookings per email address per calendar per day",
+        config_parameter="zoom_booking.bookings_per_email_day",
+        default=3,
+        help="0: no limit.",
+    )
     zoom_redirect_url = fields.Char("Redirect URL", compute="_compute_zoom_urls")
     zoom_webhook_url = fields.Char("Webhook URL", compute="_compute_zoom_urls")
 

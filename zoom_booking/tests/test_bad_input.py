@@ -113,3 +113,36 @@ class TestGuestInput(BookingHttpCase):
                     timeout=12,
                 )
                 self.assertEqual(response.status_code, 401, response.text[:300])
+
+
+@tagged("post_install", "-at_install")
+class TestBookingLimits(BookingHttpCase):
+    def setUp(self):
+        super().setUp()
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("zoom_booking.bookings_per_address_hour", 4)
+        params.set_param("zoom_booking.bookings_per_email_day", 2)
+
+    def test_one_email_address_books_a_calendar_at_most_twice_a_day(self):
+        for day in (1, 2):
+            response = self.book(self.next_slot(days=day))
+            self.assertEqual(response.status_code, 303, response.text[:300])
+        response = self.book(self.next_slot(days=3))
+        self.assertEqual(response.status_code, 429)
+        self.assertIn("already has 2 bookings", response.text)
+        self.assertEqual(len(self.bookings()), 2)
+        # Another address is welcome.
+        response = self.book(self.next_slot(days=3), email="other.guest@example.com")
+        self.assertEqual(response.status_code, 303, response.text[:300])
+
+    def test_one_client_address_books_at_most_four_an_hour(self):
+        for day in range(1, 5):
+            response = self.book(self.next_slot(days=day), email=f"g{day}@example.com")
+            self.assertEqual(response.status_code, 303, response.text[:300])
+        response = self.book(self.next_slot(days=5), email="g5@example.com")
+        self.assertEqual(response.status_code, 429)
+        self.assertIn("Too many bookings", response.text)
+        self.assertNotIn("Traceback", response.text)
+        self.assertEqual(len(self.bookings()), 4)
+        address = self.bookings().sudo().mapped("booking_guest_address")
+        self.assertEqual(set(address), {"127.0.0.1"})
