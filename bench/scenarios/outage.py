@@ -96,6 +96,15 @@ def run(bench):
         "(the real cron worker runs too)"
     )
     events = bench.events_by_tokens(tokens)
+    waiting = bench.db.sql(
+        """SELECT next_attempt IS NULL, left(coalesce(last_error, ''), 60), count(*)
+             FROM zoom_meeting_job WHERE event_id = ANY(%s) GROUP BY 1, 2""",
+        [event_ids],
+    )
+    if waiting:
+        bench.notes.append(
+            f"outage: jobs left (no next attempt, error, count): {waiting}"
+        )
     states = {}
     for e in events:
         states[(e[1], e[3])] = states.get((e[1], e[3]), 0) + 1

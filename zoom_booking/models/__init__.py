@@ -1,6 +1,7 @@
 from . import (
     zoom_meeting_mixin,
     booking_slot_mixin,
+    booking_guest_mixin,
     booking_calendar,
     booking_calendar_availability,
     calendar_event,

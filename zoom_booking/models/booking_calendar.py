@@ -1,36 +1,30 @@
-"""booking.calendar: what a guest can book with a host, and when.
+"""booking.calendar: what a guest can book with a host, and when: its
+settings, its public page, who may manage it, its meetings' Zoom options.
 
-The slot maths are pure functions in ``tools/slots.py``; this model builds their
-inputs (the weekly availability in the host's timezone, the host's busy time
-read with a single query) and confirms the guests' bookings.
+When the host is free lives in ``booking.slot.mixin`` (slot maths in
+``tools/slots.py``); how a guest's booking is confirmed, in
+``booking.guest.mixin``.
 """
 
 import re
-import secrets
-from datetime import timedelta
 
 import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import email_normalize, html2plaintext
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..exceptions import BookingError, BookingLimitError
-from ..tools.guest_input import FIELD_LIMITS, clean_guest_values, parse_day_range
+from ..tools.guest_input import FIELD_LIMITS, parse_day_range
 from ..tools.slots import (
     format_utc,
 )
 from ..tools.text import slugify
-from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import booking_path
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # "booking" is the prefix of the guests' booking pages (/book/booking/<token>).
 RESERVED_SLUGS = {"booking"}
-LIMIT_PER_ADDRESS_PARAM = "zoom_booking.bookings_per_address_hour"
-LIMIT_PER_EMAIL_PARAM = "zoom_booking.bookings_per_email_day"
 MAX_DAYS_AHEAD = 3650
 MAX_NOTICE_HOURS = 8760
 WEEKDAYS = [
@@ -47,7 +41,7 @@ WEEKDAYS = [
 # ------------------------------------------------------------------ models
 class BookingCalendar(models.Model):
     _name = "booking.calendar"
-    _inherit = ["booking.slot.mixin"]
+    _inherit = ["booking.slot.mixin", "booking.guest.mixin"]
     _description = "Booking calendar"
     _order = "sequence, name, id"
 
@@ -434,181 +428,6 @@ class BookingCalendar(models.Model):
             "timezones": pytz.common_timezones,
             "field_limits": FIELD_LIMITS,
         }
-
-    def _find_or_create_guest_partner(self, name, email, phone, tz):
-        """The guest's partner: their own when the guest is logged in as the
-        Odoo user with this email; else a contact with this email that is no
-        user's (an anonymous guest typing a colleague's email must not fill
-        that colleague's calendar); else a new contact."""
-        self.ensure_one()
-        user = self.env.user
-        if not user._is_public() and email_normalize(user.email or user.login) == email:
-            return user.partner_id
-        partner = (
-            self.env["res.partner"]
-            .sudo()
-            .with_context(active_test=False)
-            .search(
-                [("email_normalized", "=", email), ("user_ids", "=", False)],
-                order="active desc, id",
-                limit=1,
-            )
-        )
-        if partner:
-            return partner
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
-        )
-
-    def _book_slot_committed(self, start, values, client_address=None):
-        """Confirm a guest's booking in a transaction of its own, and commit it.
-
-        Bookings of one host are serialized (see :meth:`_lock_host`): a guest
-        who loses the race is retried here at once with a fresh snapshot,
-        instead of through the whole HTTP request, so many guests booking the
-        same host at once all get an answer quickly. The Zoom meeting is made
-        right after this commit, before the guest is answered.
-
-        :return: the booking's guest access token
-        :raise BookingError: with a message for the guest; nothing is stored then
-        """
-        self.ensure_one()
-
-        def book(env):
-            booking = self.with_env(env)._book_slot(start, values, client_address)
-            return booking.sudo().booking_access_token
-
-        return run_in_own_transaction(self.env, book)
-
-    def _book_slot(self, start, values, client_address=None):
-        """Confirm a guest's booking; the one entry point of the public form.
-
-        :param start: ISO-8601 UTC start chosen by the guest
-        :param values: the guest's ``name``, ``email``, ``phone``, ``notes``, ``tz``
-        :param client_address: the guest's IP address (behind a proxy, the one
-            Odoo's ``proxy_mode`` reads), for the abuse limits
-        :return: the booking (``calendar.event``, sudo)
-        :raise BookingError: with a message for the guest; nothing is stored then
-        """
-        self.ensure_one()
-        calendar = self.sudo()
-        if not calendar.is_published or not calendar.active:
-            raise BookingError(_("This booking calendar is not available."))
-        guest = clean_guest_values(self.env, values)
-        guest["client_address"] = (client_address or "")[:64] or False
-        calendar._check_booking_limits(guest)
-        with self.env.cr.savepoint():
-            calendar._lock_host()
-            start = calendar._check_start(start)
-            partner = calendar._find_or_create_guest_partner(
-                guest["name"], guest["email"], guest["phone"], guest["tz"]
-            )
-            event = calendar._create_booking_event(start, guest, partner)
-        return event
-
-    def _check_booking_limits(self, guest):
-        """Refuse a booking beyond the limits set in Settings: confirmed
-        bookings per client address per hour (all calendars), and per email
-        address per calendar per day. Stops one client from filling every
-        slot or mailing anyone through the booking form."""
-        self.ensure_one()
-        params = self.env["ir.config_parameter"].sudo()
-        per_address = int(params.get_param(LIMIT_PER_ADDRESS_PARAM, 20) or 0)
-        per_email = int(params.get_param(LIMIT_PER_EMAIL_PARAM, 3) or 0)
-        now = fields.Datetime.now()
-        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
-        if per_address and guest["client_address"]:
-            recent = Event.search_count(
-                [
-                    ("booking_guest_address", "=", guest["client_address"]),
-                    ("create_date", ">", now - timedelta(hours=1)),
-                ],
-                limit=per_address,
-            )
-            if recent >= per_address:
-                raise BookingLimitError(
-                    _(
-                        "Too many bookings were made from your connection in the "
-                        "last hour. Please try again later."
-                    )
-                )
-        if per_email:
-            today = Event.search_count(
-                [
-                    ("booking_calendar_id", "=", self.id),
-                    ("booking_guest_email", "=", guest["email"]),
-                    ("create_date", ">", now - timedelta(days=1)),
-                ],
-                limit=per_email,
-            )
-            if today >= per_email:
-                raise BookingLimitError(
-                    _(
-                        "This email address already has %(count)s bookings with "
-                        "this calendar today. Please try again tomorrow.",
-                        count=per_email,
-                    )
-                )
-
-    def _create_booking_event(self, start, guest, partner):
-        self.ensure_one()
-        host = self.host_id
-        vals = {
-            "name": _(
-                "%(calendar)s with %(guest)s", calendar=self.name, guest=guest["name"]
-            ),
-            "start": start,
-            "stop": start + timedelta(minutes=self.duration),
-            "user_id": host.id,
-            "partner_ids": [fields.Command.set((host.partner_id | partner).ids)],
-            "show_as": "busy",
-            "privacy": self.booking_privacy,
-            "description": html2plaintext(self.description or "") and self.description,
-            "booking_calendar_id": self.id,
-            "booking_state": "confirmed",
-            "booking_access_token": secrets.token_urlsafe(32),
-            "booking_guest_name": guest["name"],
-            "booking_guest_email": guest["email"],
-            "booking_guest_phone": guest["phone"] or False,
-            "booking_guest_notes": guest["notes"] or False,
-            "booking_guest_tz": guest["tz"],
-            "booking_guest_partner_id": partner.id,
-            "booking_guest_address": guest["client_address"],
-        }
-        # Created as the host, so the organizer's defaults are the host's, not the
-        # public user's; sudo because the guest has no rights on calendar.event.
-        event = self.env["calendar.event"].with_user(host).sudo().create(vals)
-        self._give_online_meeting(event, self.online_meeting_provider)
-        return event
-
-    # ------------------------------------------------ online meeting providers
-    def _give_online_meeting(self, event, provider):
-        """Give a new booking the online meeting of ``provider`` and tell host and
-        guest: ``_online_meeting_<provider>(event)`` does it. The one place where
-        providers are told apart, and the seam where another one (Teams, Meet)
-        plugs in: a selection value and its method."""
-        self.ensure_one()
-        getattr(self, f"_online_meeting_{provider}")(event)
-
-    def _online_meeting_none(self, event):
-        event._booking_send_mail("confirmed")
-
-    def _online_meeting_custom(self, event):
-        event.videocall_location = self.custom_url
-        event._booking_send_mail("confirmed")
-
-    def _online_meeting_discuss(self, event):
-        event._set_discuss_videocall_location()
-        event._booking_send_mail("confirmed")
-
-    def _online_meeting_zoom(self, event):
-        if self.host_id.zoom_connection_state == "not_connected":
-            # Said plainly to the guest: the booking holds, with the fallback.
-            return self._give_online_meeting(event, self.zoom_fallback)
-        # Its confirmation mail waits for Zoom's first answer.
-        event._zoom_plan_create(self.host_id)
 
     @api.model_create_multi
     def create(self, vals_list):
