@@ -107,17 +107,9 @@ class BookingGuestMixin(models.AbstractModel):
         params = self.env["ir.config_parameter"].sudo()
         per_address = int(params.get_param(LIMIT_PER_ADDRESS_PARAM, 20) or 0)
         per_email = int(params.get_param(LIMIT_PER_EMAIL_PARAM, 3) or 0)
-        now = fields.Datetime.now()
-        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
         if per_address and guest["client_address"]:
-            recent = Event.search_count(
-                [
-                    ("booking_guest_address", "=", guest["client_address"]),
-                    ("create_date", ">", now - timedelta(hours=1)),
-                ],
-                limit=per_address,
-            )
-            if recent >= per_address:
+            domain = [("booking_guest_address", "=", guest["client_address"])]
+            if self._recent_bookings(domain, timedelta(hours=1), per_address):
                 raise BookingLimitError(
                     _(
                         "Too many bookings were made from your connection in the "
@@ -125,15 +117,11 @@ class BookingGuestMixin(models.AbstractModel):
                     )
                 )
         if per_email:
-            today = Event.search_count(
-                [
-                    ("booking_calendar_id", "=", self.id),
-                    ("booking_guest_email", "=", guest["email"]),
-                    ("create_date", ">", now - timedelta(days=1)),
-                ],
-                limit=per_email,
-            )
-            if today >= per_email:
+            domain = [
+                ("booking_calendar_id", "=", self.id),
+                ("booking_guest_email", "=", guest["email"]),
+            ]
+            if self._recent_bookings(domain, timedelta(days=1), per_email):
                 raise BookingLimitError(
                     _(
                         "This email address already has %(count)s bookings with "
@@ -141,6 +129,15 @@ class BookingGuestMixin(models.AbstractModel):
                         count=per_email,
                     )
                 )
+
+    def _recent_bookings(self, domain, period, limit):
+        """Whether ``limit`` bookings matching ``domain`` were made in ``period``."""
+        since = fields.Datetime.now() - period
+        events = self.env["calendar.event"].sudo().with_context(active_test=False)
+        return (
+            events.search_count(domain + [("create_date", ">", since)], limit=limit)
+            >= limit
+        )
 
     def _create_booking_event(self, start, guest, partner):
         self.ensure_one()

@@ -283,11 +283,9 @@ class ZoomConnection(models.Model):
         if conn.daily_limit_until and conn.daily_limit_until >= until:
             return
         conn.daily_limit_until = until
-        user = conn.user_id
-        user.partner_id.sudo().message_notify(
-            partner_ids=user.partner_id.ids,
-            subject=_("Zoom's daily limit is reached for your account"),
-            body=_(
+        conn._tell_user(
+            _("Zoom's daily limit is reached for your account"),
+            _(
                 "Zoom accepts at most 100 meeting creations and changes a day for "
                 "one user, and your account (%(email)s) has reached that limit. "
                 "Bookings keep being confirmed; their Zoom meetings are made or moved "
@@ -296,25 +294,31 @@ class ZoomConnection(models.Model):
                 email=conn.zoom_email or "",
                 until=until.strftime("%Y-%m-%d %H:%M"),
             ),
+        )
+
+    def _tell_user(self, subject, body):
+        """A notification to the connection's user, in Odoo and by mail."""
+        partner = self.user_id.partner_id.sudo()
+        partner.message_notify(
+            partner_ids=partner.ids,
+            subject=subject,
+            body=body,
             email_layout_xmlid="mail.mail_notification_light",
         )
 
     def _notify_needs_reconnect(self):
         self.ensure_one()
-        user = self.user_id
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
         page_url = base_url + "/odoo/my-zoom"
-        user.partner_id.sudo().message_notify(
-            partner_ids=user.partner_id.ids,
-            subject=_("Your Zoom connection needs to be renewed"),
-            body=_(
+        self._tell_user(
+            _("Your Zoom connection needs to be renewed"),
+            _(
                 "Zoom no longer accepts Odoo's connection to your Zoom account "
                 "(%(email)s). Bookings keep being confirmed, but their Zoom meetings "
                 "wait until you connect again from %(url)s.",
                 email=self.zoom_email or "",
                 url=page_url,
             ),
-            email_layout_xmlid="mail.mail_notification_light",
         )
 
     # ---------------------------------------------------------- calling Zoom

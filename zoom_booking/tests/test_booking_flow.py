@@ -5,9 +5,9 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import BookingCalendarMixin, ZoomBookingCase
+from .common import BookingCalendarMixin, ZoomBookingCase, make_user
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -166,12 +166,8 @@ class TestBookingFlow(BookingHttpCase):
 
     def test_an_anonymous_guest_typing_a_colleagues_email(self):
         """Only a guest logged in as that user books in the user's calendar."""
-        colleague = new_test_user(
-            self.env,
-            login="zb_colleague",
-            email="Colleague@Example.com",
-            name="Cole League",
-            groups="base.group_user",
+        colleague = make_user(
+            self.env, "zb_colleague", "Cole League", email="Colleague@Example.com"
         )
         start = self.next_slot()
         response = self.book(start, email="colleague@example.com")
@@ -195,12 +191,8 @@ class TestBookingFlow(BookingHttpCase):
         self.assertIn(start, other._get_free_slots(start.date(), start.date(), "UTC"))
 
     def test_a_logged_in_user_books_in_their_own_calendar(self):
-        colleague = new_test_user(
-            self.env,
-            login="zb_colleague",
-            email="Colleague@Example.com",
-            name="Cole League",
-            groups="base.group_user",
+        colleague = make_user(
+            self.env, "zb_colleague", "Cole League", email="Colleague@Example.com"
         )
         self.authenticate("zb_colleague", "zb_colleague")
         response = self.book(self.next_slot(), email="colleague@example.com")

@@ -69,12 +69,7 @@ class TestZoomScopes(ZoomMeetingCase):
         self.assertFalse(self.zoom.requests(path="/v2/users/me"))
 
     def test_a_create_that_timed_out_is_adopted_with_the_readme_scopes(self):
-        self.zoom.add_fault(
-            method="POST",
-            path="/v2/users/me/meetings",
-            action="timeout_after_success",
-            delay_ms=11000,
-        )
+        self.zoom_creates_without_answering()
         booking, _url = self.book_zoom()
         self.zoom.clear_faults()
         self.run_cron()
@@ -176,12 +171,7 @@ class TestZoomAdoption(ZoomMeetingCase):
         self.zoom.clear_requests()
         # A guest types that reference into the notes of a booking whose
         # create goes unanswered.
-        self.zoom.add_fault(
-            method="POST",
-            path="/v2/users/me/meetings",
-            action="timeout_after_success",
-            delay_ms=11000,
-        )
+        self.zoom_creates_without_answering()
         second, _url = self.book_zoom(
             self.next_slot(days=3), notes=f"Hello\n{other_reference}"
         )
