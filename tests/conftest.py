@@ -19,3 +19,27 @@ def load_registry():
     use Odoo at all.
     """
     yield
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A Zoom double on loopback for a test module (app "cid"/"csecret")."""
+    from zoom_double import ZoomDouble
+
+    double = ZoomDouble(
+        client_id="cid",
+        client_secret="csecret",
+        webhook_secret="wsecret",
+        host="127.0.0.1",
+        port=0,
+    )
+    double.start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def d(server):
+    """The module's Zoom double, as new."""
+    server.reset()
+    return server

@@ -31,26 +31,6 @@ VECTORS = (
 )
 
 
-@pytest.fixture(scope="module")
-def server():
-    double = ZoomDouble(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        webhook_secret=WEBHOOK_SECRET,
-        host="127.0.0.1",
-        port=0,
-    )
-    double.start()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def d(server):
-    server.reset()
-    return server
-
-
 # ---------------------------------------------------------------- helpers
 def pkce_pair():
     verifier = secrets.token_urlsafe(48)

@@ -7,23 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from test_zoom_double import api, login
-from zoom_double import ZoomDouble
 
 MEETING = {"topic": "Intro", "type": 2, "start_time": "2030-01-07T10:00:00Z"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    double = ZoomDouble(client_id="cid", client_secret="csecret", webhook_secret="w")
-    double.start()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def d(server):
-    server.reset()
-    return server
 
 
 def token_of(d, email="host@example.com"):
