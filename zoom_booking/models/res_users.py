@@ -76,6 +76,21 @@ class ResUsers(models.Model):
             "target": "new",
         }
 
+    def _zoom_upcoming_bookings(self):
+        """The user's upcoming events that carry (or await) a Zoom meeting."""
+        self.ensure_one()
+        return (
+            self.env["calendar.event"]
+            .sudo()
+            .search(
+                [
+                    ("zoom_host_id", "=", self.id),
+                    ("start", ">", fields.Datetime.now()),
+                    ("zoom_status", "in", ("created", "pending")),
+                ]
+            )
+        )
+
     def _zoom_bookings_without_meeting(self):
         """Upcoming bookings on the user's Zoom calendars that have no Zoom
         meeting (e.g. their links were removed on disconnect)."""

@@ -21,6 +21,7 @@ from ..tools.zoom_client import (
     ZoomError,
     ZoomInvalidGrant,
 )
+from ..tools.zoom_scopes import missing_scopes
 
 _logger = logging.getLogger(__name__)
 
@@ -29,17 +30,6 @@ OAUTH_STATE_MAX_AGE = 600  # seconds: Zoom's screen must be answered within 10 m
 REFRESH_MARGIN = timedelta(seconds=60)
 CALLBACK_PATH = "/zoom_booking/oauth/callback"
 WEBHOOK_PATH = "/zoom_booking/webhook"
-# Every Zoom scope the module uses, and the classic scope that covers it on
-# older apps; the README's configuration steps list the same.
-REQUIRED_SCOPES = {
-    "meeting:write:meeting": "meeting:write",
-    "meeting:update:meeting": "meeting:write",
-    "meeting:delete:meeting": "meeting:write",
-    "meeting:read:meeting": "meeting:read",
-    "meeting:read:list_meetings": "meeting:read",
-    "user:read:user": "user:read",
-    "user:read:settings": "user:read",
-}
 
 
 class ZoomConnection(models.Model):
@@ -347,23 +337,6 @@ class ZoomConnection(models.Model):
                     self.env._("Zoom refused the access token: connect again.")
                 ) from exc
 
-    def _passcode_policy(self, zoom, refresh=False):
-        """The account's passcode policy, read from Zoom once and kept."""
-        self.ensure_one()
-        if self.passcode_policy is not None and not refresh:
-            return self.passcode_policy
-        try:
-            settings = zoom.get_settings() or {}
-        except zoom_client.ZoomRequestError as exc:
-            _logger.info("Zoom passcode policy unreadable: %s", exc.message)
-            return None
-        policy = (settings.get("meeting_security") or {}).get(
-            "meeting_password_requirement"
-        )
-        policy = policy if isinstance(policy, dict) else {}
-        self.sudo().passcode_policy = policy
-        return policy
-
     # ------------------------------------------------------------- OAuth
     @api.model
     def _oauth_sign(self, payload):
@@ -471,12 +444,7 @@ class ZoomConnection(models.Model):
         """Refuse, in plain words, a Zoom app that lacks a scope the module
         uses, rather than failing later on a guest's booking. The token is
         revoked: nothing of that authorization stays."""
-        granted = set((token_json.get("scope") or "").split())
-        missing = [
-            scope
-            for scope, classic in REQUIRED_SCOPES.items()
-            if scope not in granted and classic not in granted
-        ]
+        missing = missing_scopes(token_json.get("scope"))
         if not missing:
             return
         try:
@@ -544,21 +512,6 @@ class ZoomConnection(models.Model):
             for token in filter(None, tokens):
                 self._revoke_after_commit(settings, token)
         return True
-
-    @api.model
-    def _upcoming_zoom_bookings(self, user):
-        """The user's upcoming events that carry (or await) a Zoom meeting."""
-        return (
-            self.env["calendar.event"]
-            .sudo()
-            .search(
-                [
-                    ("zoom_host_id", "=", user.id),
-                    ("start", ">", fields.Datetime.now()),
-                    ("zoom_status", "in", ("created", "pending")),
-                ]
-            )
-        )
 
     @api.model
     def _revoke_after_commit(self, settings, token):

@@ -10,7 +10,7 @@ import requests
 
 from odoo.tests import tagged
 
-from ..models.zoom_connection import REQUIRED_SCOPES
+from ..tools.zoom_scopes import REQUIRED_SCOPES
 from .test_zoom_meeting import ZoomMeetingCase
 
 README_SCOPES = [

@@ -17,9 +17,7 @@ class ZoomDisconnectWizard(models.TransientModel):
     def _compute_preview(self):
         for wizard in self:
             wizard.user_id._check_zoom_self()
-            count = len(
-                self.env["zoom.connection"]._upcoming_zoom_bookings(wizard.user_id)
-            )
+            count = len(wizard.user_id._zoom_upcoming_bookings())
             wizard.upcoming_count = count
             wizard.preview = _(
                 "%(count)s upcoming bookings will lose their Zoom link in Odoo; "
