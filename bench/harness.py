@@ -93,6 +93,29 @@ def ms(seconds):
 
 
 # ---------------------------------------------------------------- guests
+def book_all_at_once(guests, slots):
+    """Every guest books its slot at the same instant (one thread each, behind
+    a barrier): (results, wall seconds); a result is None if it never came."""
+    count = len(guests)
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def book(index):
+        try:
+            barrier.wait(30)
+        except threading.BrokenBarrierError:
+            pass
+        results[index] = guests[index].book(slots[index])
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HTTP_TIMEOUT + 30)
+    return results, time.perf_counter() - started
+
+
 def book_concurrently(guests, slots, clients):
     """Each guest books its slot, ``clients`` at a time: (results, wall seconds)."""
     started = time.perf_counter()

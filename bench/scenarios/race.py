@@ -1,11 +1,8 @@
 """Section 4: guests racing for one slot, and throughput on distinct slots."""
 
-import threading
-import time
-
 from ..harness import (
-    HTTP_TIMEOUT,
     TAKEN_RE,
+    book_all_at_once,
     book_concurrently,
     ms,
     pct,
@@ -17,23 +14,7 @@ def run(bench):
     count = cfg["race"]
     guests = bench.new_guests("bench-none", count, "race")
     (slot,) = bench.pool.take()
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(30)
-        except threading.BrokenBarrierError:
-            pass
-        results[index] = guests[index].book(slot)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(HTTP_TIMEOUT + 30)
-    wall = time.perf_counter() - started
+    results, wall = book_all_at_once(guests, [slot] * count)
     ok = sum(1 for r in results if r and r[0] == 303)
     refused = sum(
         1 for r in results if r and 400 <= r[0] < 500 and TAKEN_RE.search(r[3])

@@ -1,10 +1,7 @@
 """Section 5: concurrent bookings needing an expired token: one refresh."""
 
-import threading
-import time
-
 from ..harness import (
-    HTTP_TIMEOUT,
+    book_all_at_once,
     token_of,
 )
 
@@ -23,23 +20,7 @@ def run(bench):
         [bench.host_id],
         fetch=False,
     )
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(30)
-        except threading.BrokenBarrierError:
-            pass
-        results[index] = guests[index].book(slots[index])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(HTTP_TIMEOUT + 30)
-    wall = time.perf_counter() - started
+    results, wall = book_all_at_once(guests, slots)
     bench.double.set_latency(0)
     ok = sum(1 for r in results if r and r[0] == 303)
     token_calls = bench.double.get(
