@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from zoom_double import ZoomDouble
 
 CLIENT_FILE = Path(__file__).parents[1] / "zoom_booking" / "tools" / "zoom_client.py"
 spec = importlib.util.spec_from_file_location("zoom_client_under_test", CLIENT_FILE)
@@ -17,18 +16,10 @@ zc = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(zc)
 
 
-@pytest.fixture(scope="module")
-def double():
-    server = ZoomDouble(client_id="cid", client_secret="csecret", webhook_secret="w")
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def zoom(double):
-    double.reset()
-    return double
+def zoom(d):
+    """The module's Zoom double (``tests/conftest.py``), as new."""
+    return d
 
 
 def connect(zoom, **kwargs):
