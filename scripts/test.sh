@@ -32,9 +32,9 @@ lint_failed=0
 (cd "$ROOT" && "$PYTHON" -m ruff check --quiet . && "$PYTHON" -m ruff format --check --quiet .) || lint_failed=1
 (cd "$ROOT" && "$PYTHON" -m pylint --rcfile=.pylintrc --score=n zoom_booking) || lint_failed=1
 
-say "installing zoom_booking (with google_calendar and microsoft_calendar) in a fresh database '$DB'"
+say "installing zoom_booking (with google_calendar, microsoft_calendar and google_recaptcha) in a fresh database '$DB'"
 dropdb -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" --if-exists "$DB" >/dev/null 2>&1 || true
-"$PYTHON" -m odoo -c "$CONF" -d "$DB" -i zoom_booking,google_calendar,microsoft_calendar \
+"$PYTHON" -m odoo -c "$CONF" -d "$DB" -i zoom_booking,google_calendar,microsoft_calendar,google_recaptcha \
     --stop-after-init --log-level=warn --http-port=0 > "$WORK/install.log" 2>&1 \
     || { tail -n 40 "$WORK/install.log"; die "installing the module failed (log above)."; }
 if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL)" "$WORK/install.log"; then

@@ -24,6 +24,12 @@ class BookingLimitError(BookingError):
     http_status = 429
 
 
+class BookingCaptchaError(BookingError):
+    """The captcha addon (reCAPTCHA, Turnstile) did not recognise a person."""
+
+    http_status = 403
+
+
 class SlotTakenError(BookingError):
     """The chosen slot is no longer free (typically: another guest just took it)."""
 

@@ -9,7 +9,7 @@ from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
-from ..exceptions import ZoomConnectError
+from ..exceptions import BookingCaptchaError, ZoomConnectError
 from ..tools.urls import booking_path
 
 _logger = logging.getLogger(__name__)
@@ -88,6 +88,23 @@ class BookingController(http.Controller):
             return None
         return UserError(_("Your session has expired: please try again."))
 
+    def _captcha_error(self):
+        """None when Odoo's captcha hook lets the booking through, else the
+        guest's message. The hook exists once Odoo's reCAPTCHA addon (or
+        Turnstile, which builds on it) is installed; it lets everything
+        through until its keys are set in Settings."""
+        verify = getattr(request.env["ir.http"], "_verify_request_recaptcha_token", None)
+        if verify is None:
+            return None
+        try:
+            if verify("zoom_booking_book"):
+                return None
+        except UserError as exc:  # its own message: timeout, invalid token...
+            return BookingCaptchaError(exc.args[0])
+        return BookingCaptchaError(
+            _("We could not confirm that you are not a robot: please try again.")
+        )
+
     def _render_calendar(self, calendar, error=None, form=None, booking=None):
         status = 200
         if error:
@@ -130,7 +147,7 @@ class BookingController(http.Controller):
         if request.httprequest.method != "POST":
             return self._render_calendar(calendar)
         try:
-            if error := self._csrf_error(post):
+            if error := self._csrf_error(post) or self._captcha_error():
                 raise error
             token = calendar._book_slot_committed(
                 post.get("start"), post, request.httprequest.remote_addr

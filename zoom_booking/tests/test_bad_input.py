@@ -2,6 +2,9 @@
 absurd numbers in a calendar's settings, a monstrous webhook timestamp."""
 
 import time
+from unittest.mock import patch
+
+from odoo.tools import config
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -146,3 +149,83 @@ class TestBookingLimits(BookingHttpCase):
         self.assertEqual(len(self.bookings()), 4)
         address = self.bookings().sudo().mapped("booking_guest_address")
         self.assertEqual(set(address), {"127.0.0.1"})
+
+    def test_behind_a_proxy_the_limit_counts_each_guests_address(self):
+        """With Odoo's proxy_mode, the address is the one the proxy forwards;
+        without it, a forged X-Forwarded-For changes nothing."""
+
+        def via_proxy(address):
+            return {"X-Forwarded-Host": "book.example.com", "X-Forwarded-For": address}
+
+        with patch.dict(config.options, {"proxy_mode": True}):
+            for day in range(1, 5):
+                response = self.book(
+                    self.next_slot(days=day),
+                    email=f"p{day}@example.com",
+                    headers=via_proxy("203.0.113.7"),
+                )
+                self.assertEqual(response.status_code, 303, response.text[:300])
+            response = self.book(
+                self.next_slot(days=5),
+                email="p5@example.com",
+                headers=via_proxy("203.0.113.7"),
+            )
+            self.assertEqual(response.status_code, 429)
+            # Another guest behind the same proxy is not held back.
+            response = self.book(
+                self.next_slot(days=5),
+                email="p6@example.com",
+                headers=via_proxy("198.51.100.9"),
+            )
+            self.assertEqual(response.status_code, 303, response.text[:300])
+        addresses = self.bookings().sudo().mapped("booking_guest_address")
+        self.assertEqual(sorted(set(addresses)), ["198.51.100.9", "203.0.113.7"])
+        # Without proxy_mode the header is the client's word only: ignored.
+        response = self.book(
+            self.next_slot(days=6),
+            email="p7@example.com",
+            headers=via_proxy("192.0.2.1"),
+        )
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        newest = self.bookings().sorted("id")[-1].sudo()
+        self.assertEqual(newest.booking_guest_address, "127.0.0.1")
+
+
+@tagged("post_install", "-at_install")
+class TestBookingCaptcha(BookingHttpCase):
+    """The booking form goes through Odoo's captcha hook: installing Odoo's
+    reCAPTCHA (or Turnstile) and setting its keys protects it, with no code.
+    The test database has google_recaptcha installed for this."""
+
+    def test_the_booking_form_asks_odoos_captcha(self):
+        module = self.env["ir.module.module"]._get("google_recaptcha")
+        self.assertEqual(module.state, "installed", "the test setup installs it")
+        # Installed without keys: bookings go through as before.
+        response = self.book(self.next_slot(days=1))
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        # With its secret key set, a booking without a valid token is refused
+        # (the test can't reach Google: Odoo's hook says the request is invalid)
+        # with a clear message, the guest's form kept, nothing booked.
+        self.env["ir.config_parameter"].sudo().set_param("recaptcha_private_key", "k")
+        response = self.book(
+            self.next_slot(days=2),
+            email="robot@example.com",
+            recaptcha_token_response="forged",
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("The request is invalid or malformed.", response.text)
+        self.assertIn('value="robot@example.com"', response.text)
+        self.assertNotIn("Traceback", response.text)
+        self.assertEqual(len(self.bookings()), 1)
+        # Moving a booking needs its secret link, not a captcha.
+        booking = self.bookings()
+        response = self.url_open(
+            f"/book/booking/{booking.sudo().booking_access_token}/reschedule",
+            data={
+                "csrf_token": self.csrf(),
+                "start": self.iso(self.next_slot(days=3)),
+                "tz": "UTC",
+            },
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 303, response.text[:300])

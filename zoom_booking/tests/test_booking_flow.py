@@ -29,7 +29,7 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
         self.assertEqual(response.status_code, 200)
         return CSRF_RE.search(response.text).group(1)
 
-    def book(self, start, slug=None, csrf=None, **values):
+    def book(self, start, slug=None, csrf=None, headers=None, **values):
         data = {
             "start": self.iso(start) if not isinstance(start, str) else start,
             "tz": "Europe/Paris",
@@ -41,7 +41,10 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
         }
         data.update(values)
         return self.url_open(
-            f"/book/{slug or self.calendar.slug}", data=data, allow_redirects=False
+            f"/book/{slug or self.calendar.slug}",
+            data=data,
+            headers=headers,
+            allow_redirects=False,
         )
 
     def bookings(self, calendar=None):

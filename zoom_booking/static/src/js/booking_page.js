@@ -2,6 +2,18 @@
 
 import { _t } from "@web/core/l10n/translation";
 import publicWidget from "@web/legacy/js/public/public_widget";
+import { session } from "@web/session";
+// The action name the server checks the captcha token against.
+const CAPTCHA_ACTION = "zoom_booking_book";
+
+/**
+ * A module of another addon, when that addon is installed (its assets are then
+ * in this bundle); undefined otherwise. zoom_booking depends on neither
+ * captcha addon: installing one protects the booking form.
+ */
+function optionalModule(name) {
+    return globalThis.odoo?.loader?.modules?.get(name);
+}
 
 const DAYS_PER_PAGE = 7;
 
@@ -39,6 +51,7 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
         "click .o_booking_prev": "_onPrevious",
         "click .o_booking_next": "_onNext",
         "click .o_booking_slot": "_onSlotClick",
+        "submit .o_booking_form": "_onSubmit",
     },
 
     start() {
@@ -59,7 +72,53 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
             this.tzSelect.prepend(option);
         }
         this._setTimeZone(timeZone);
+        this._startCaptcha();
         return this._super(...arguments);
+    },
+
+    /** Odoo's reCAPTCHA or Cloudflare Turnstile, when installed and configured. */
+    _startCaptcha() {
+        if (!this.el.dataset.captcha) {
+            return; // the reschedule form: the guest holds the booking's secret link
+        }
+        const recaptcha = optionalModule("@google_recaptcha/js/recaptcha");
+        if (recaptcha && session.recaptcha_public_key) {
+            this.recaptcha = new recaptcha.ReCaptcha();
+            this.recaptchaReady = Promise.resolve(this.recaptcha.loadLibs()).catch(
+                () => false
+            );
+        }
+        const turnstile = optionalModule("@website_cf_turnstile/js/turnstile")?.turnStile;
+        if (turnstile && session.turnstile_site_key) {
+            // Turnstile puts its token in the form as "turnstile_captcha" and
+            // keeps the button disabled until it has one.
+            turnstile.addSpinnerNoMangle.call(this, this.confirmButton);
+            const nodes = turnstile.addTurnstile.call(this, CAPTCHA_ACTION);
+            nodes?.insertBefore(this.confirmButton);
+            turnstile.renderTurnstile.call(this, nodes);
+        }
+    },
+
+    async _onSubmit(ev) {
+        if (!this.recaptcha || this.form.querySelector("[name=recaptcha_token_response]")) {
+            return; // a plain form post
+        }
+        ev.preventDefault();
+        this.confirmButton.disabled = true;
+        let token = "";
+        try {
+            await this.recaptchaReady;
+            token = (await this.recaptcha.getToken(CAPTCHA_ACTION)).token || "";
+        } catch {
+            // Google unreachable: without a token the server refuses the
+            // booking with a clear message, and the form is kept.
+        }
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "recaptcha_token_response";
+        input.value = token;
+        this.form.append(input);
+        this.form.submit();
     },
 
     _setTimeZone(timeZone) {
