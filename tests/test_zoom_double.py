@@ -750,6 +750,12 @@ def test_request_log(d):
     assert "AUTHORIZATION" in entry["headers"]
     assert entry["headers"].get("x-missing") is None
     assert entry["form"] is None and isinstance(entry["time"], float)
+    # Whose account each request drove: the token's user, or None.
+    assert entry["zoom_user"] == "host@example.com"  # the default Zoom user
+    requests.get(
+        f"{d.url}/v2/users/me", headers={"Authorization": "Bearer nope"}, timeout=5
+    )
+    assert d.requests("GET", "/v2/users/me")[-1]["zoom_user"] is None
     assert d.requests(path="^/oauth/")
     assert not [r for r in d.requests() if r["path"].startswith("/_double")]
     d.clear_requests()

@@ -93,7 +93,9 @@ class BookingController(http.Controller):
         guest's message. The hook exists once Odoo's reCAPTCHA addon (or
         Turnstile, which builds on it) is installed; it lets everything
         through until its keys are set in Settings."""
-        verify = getattr(request.env["ir.http"], "_verify_request_recaptcha_token", None)
+        verify = getattr(
+            request.env["ir.http"], "_verify_request_recaptcha_token", None
+        )
         if verify is None:
             return None
         try:

@@ -143,6 +143,7 @@ class _Handler(OAuthRoutes, MeetingRoutes, ControlRoutes, BaseHTTPRequestHandler
             entry["form"] = dict(
                 parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             )
+        entry["zoom_user"] = double._bearer_email(self.headers.get("Authorization"))
         double._record(entry)
 
         fault = double._take_fault(method, path)

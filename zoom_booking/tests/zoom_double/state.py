@@ -345,6 +345,15 @@ class ZoomDouble:
         grant = self._grants.get(entry["grant"]) if entry else None
         return set((grant or {}).get("scopes", "").split())
 
+    def _bearer_email(self, authorization):
+        """The Zoom user whose valid access token a request carries, or None:
+        logged with each request, so tests see whose account was driven."""
+        if not (authorization or "").lower().startswith("bearer "):
+            return None
+        with self._lock:
+            user, _error = self._token_user_locked(authorization[7:].strip())
+        return user["email"] if user else None
+
     def _token_user_locked(self, token):
         """(user, error_message) for a bearer token."""
         entry = self._access.get(token) if token else None
