@@ -4,10 +4,9 @@ absurd numbers in a calendar's settings, a monstrous webhook timestamp."""
 import time
 from unittest.mock import patch
 
-from odoo.tools import config
-
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+from odoo.tools import config
 
 from .test_booking_flow import BookingHttpCase
 
