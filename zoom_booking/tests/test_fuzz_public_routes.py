@@ -9,6 +9,7 @@ import pytz
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -389,6 +390,50 @@ class TestFuzzPublicRoutes(BookingHttpCase):
         self.authenticate(None, None)
         probe_anonymous()
         self.assert_no_problem("oauth")
+
+    @mute_logger("odoo.http")
+    def test_calendar_settings(self):
+        """A host's extreme numbers are refused by the calendar's constraints,
+        or, when accepted, its public page and free slots still answer."""
+        numbers = st.one_of(
+            st.integers(-(10**12), 10**12),
+            st.sampled_from([0, 1, -1, 59, 60, 1440, 1441, 3650, 3651, 10**9]),
+        )
+        hours = st.one_of(
+            st.floats(-1e18, 1e18, allow_nan=False, allow_infinity=False),
+            st.sampled_from([0.0, 0.5, 1e15, -1.0, 24 * 366.0]),
+        )
+        settings_ = st.fixed_dictionaries(
+            {},
+            optional={
+                "duration": numbers,
+                "max_days_ahead": numbers,
+                "buffer_before": numbers,
+                "buffer_after": numbers,
+                "min_notice_hours": hours,
+            },
+        )
+        first, last = self.next_slot(days=1).date(), self.next_slot(days=7).date()
+        slots = f"/book/{self.calendar.slug}/slots?start={first}&end={last}&tz=UTC"
+
+        @fuzz(80)
+        @given(values=settings_)
+        def probe(values):
+            with self.env.cr.savepoint(flush=False) as savepoint:
+                try:
+                    self.calendar.write(values)
+                    self.env.flush_all()
+                except ValidationError:
+                    pass
+                else:
+                    self.hit("GET", f"/book/{self.calendar.slug}")
+                    self.hit("GET", slots)
+                # Forget the refused or tried values, in cache and in the database.
+                self.env.transaction.clear()
+                savepoint.rollback()
+
+        probe()
+        self.assert_no_problem("calendar settings")
 
     def test_zz_enough_requests(self):
         """Runs last: the fuzzing above made at least MIN_REQUESTS requests."""
