@@ -53,6 +53,20 @@ ensure_odoo() {
     odoo_importable || die "Odoo 18.0 was installed but '$PYTHON -c \"import odoo\"' still fails."
 }
 
+gevent_usable() {
+    # As Odoo's websocket worker starts: gevent patches and loads its plugins.
+    "$PYTHON" -c 'import gevent.monkey; gevent.monkey.patch_all()' >/dev/null 2>&1
+}
+
+ensure_websocket_worker() {
+    # Multi-worker Odoo serves its live bus (websocket) from a gevent process.
+    gevent_usable && return 0
+    say "gevent cannot start Odoo's websocket worker: installing the pins of requirements.txt"
+    "$PYTHON" -m pip install -q -r "$ROOT/requirements.txt" \
+        || die "could not install requirements.txt (gevent's zope.interface and zope.event)."
+    gevent_usable || die "gevent still cannot start: Odoo's websocket worker would not run in multi-worker mode."
+}
+
 ensure_python_packages() {
     "$PYTHON" -m pip install -q -r "$ROOT/requirements-dev.txt" >/dev/null 2>&1 \
         || "$PYTHON" -m pip install -q -r "$ROOT/requirements-dev.txt" \

@@ -7,6 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_odoo
+ensure_websocket_worker
 ensure_python_packages
 ensure_postgres
 "$PYTHON" -c "import websocket" 2>/dev/null \
