@@ -184,3 +184,18 @@ def test_parse_utc_at_the_ends_of_time():
     assert slot_maths.parse_utc("9999-12-31T23:59:59-01:00") is None
     assert slot_maths.parse_utc("0001-01-01T00:00:00+01:00") is None
     assert slot_maths.parse_utc("9999-12-31T23:59:59Z") == dt(9999, 12, 31, 23, 59, 59)
+
+
+def test_remove_zoom_details_drops_the_whole_zoom_block():
+    body = (
+        "<p>Booked.</p>"
+        '<div class="o_zoom_details" style="margin: 0">'
+        '<p><strong>Zoom meeting</strong></p><a href="https://zoom.us/j/1?pwd=x">Join</a>'
+        "<p>Meeting ID: 926 7439 2836<br/>Passcode: <strong>Ab12Cd</strong></p></div>"
+        "<div>Kept</div>"
+    )
+    cleaned = text.remove_zoom_details(body)
+    assert cleaned == "<p>Booked.</p><div>Kept</div>"
+    assert text.remove_zoom_details('<div class="other">x</div>') == (
+        '<div class="other">x</div>'
+    )

@@ -8,7 +8,7 @@ from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
 
-from ..tools.text import format_meeting_id, scrub
+from ..tools.text import format_meeting_id, remove_zoom_details, scrub
 
 MEETING_PATH_RE = re.compile(r"/meetings/(\d{6,})")
 JOIN_URL_RE = re.compile(r"(https?://[^\s\"'<>]+/j/(\d{6,})[^\s\"'<>]*)")
@@ -39,15 +39,20 @@ class ZoomDataPurge(models.Model):
     event_count = fields.Integer("Events cleared", readonly=True)
     call_log_count = fields.Integer("Zoom calls forgotten", readonly=True)
     message_count = fields.Integer("Messages cleaned", readonly=True)
-    mail_count = fields.Integer("Unsent mails removed", readonly=True)
+    mail_count = fields.Integer(
+        "Unsent mails cleaned",
+        readonly=True,
+        help="Mails not yet sent: kept, and sent without their Zoom details.",
+    )
     attachment_count = fields.Integer("Invitations removed", readonly=True)
 
     @api.model
     def _purge_user(self, user, reason):
         """Remove from Odoo every Zoom join URL, meeting ID and passcode of the
         user's events, past and future: the event fields and their copies in
-        location, description, chatter, tracking, unsent mails, invitations and
-        Zoom call logs. Records one audit line, without the removed values."""
+        location, description, chatter, tracking, unsent mails (kept, and sent
+        without them), invitations and Zoom call logs. Records one audit line,
+        without the removed values."""
         # Zoom work still to do for that account, meetings of deleted events
         # included: Odoo may no longer act on it, and must forget their IDs.
         self.env["zoom.meeting.job"].sudo().search([("host_id", "=", user.id)]).unlink()
@@ -107,7 +112,7 @@ class ZoomDataPurge(models.Model):
         self.env["zoom.webhook.event"].sudo().search(
             [("meeting_id", "in", list(meeting_ids))]
         ).write({"meeting_id": False})
-        mails.unlink()
+        self._purge_unsent_mails(mails, attachments, event_of_message, secrets_of)
         attachments.unlink()
         cr.execute("DELETE FROM zoom_call_log WHERE event_id = ANY(%s)", [events.ids])
         self.env["zoom.call.log"].invalidate_model()
@@ -209,8 +214,10 @@ class ZoomDataPurge(models.Model):
         cleaned = []
         for message_id, body, subject in cr.fetchall():
             found = secrets_of_message[message_id]
+            # The Zoom block goes whole: a cancelled booking's old mails hold a
+            # passcode that no field remembers.
             new_body, new_subject = (
-                scrub(body or "", found),
+                scrub(remove_zoom_details(body or ""), found),
                 scrub(subject or "", found),
             )
             if (new_body, new_subject) != (body or "", subject or ""):
@@ -224,6 +231,46 @@ class ZoomDataPurge(models.Model):
             )
         self.env["mail.message"].invalidate_model(["body", "subject"])
         return len(cleaned)
+
+    @api.model
+    def _purge_unsent_mails(self, mails, invitations, event_of_message, secrets_of):
+        """Keep the mails not sent yet (a guest must still hear of their booking),
+        without the Zoom details: their HTML scrubbed and their invitation
+        replaced by the event's new one. Called once the events are cleared."""
+        new_invitation, bodies = {}, []
+        for mail in mails:
+            event_id = event_of_message[mail.mail_message_id.id]
+            found = secrets_of.get(event_id, ())
+            bodies.append(
+                (mail.id, scrub(remove_zoom_details(mail.body_html or ""), found))
+            )
+            old = mail.attachment_ids & invitations
+            if not old:
+                continue
+            method = "CANCEL" if b"METHOD:CANCEL" in (old[0].raw or b"") else "REQUEST"
+            if (event_id, method) not in new_invitation:
+                event = self.env["calendar.event"].browse(event_id)
+                raw = event.with_context(booking_ics_method=method)._get_ics_file()
+                new_invitation[event_id, method] = self.env["ir.attachment"].create(
+                    {
+                        "name": old[0].name,
+                        "mimetype": "text/calendar",
+                        "raw": raw[event_id],
+                        "res_model": "mail.message",
+                        "res_id": mail.mail_message_id.id,
+                    }
+                )
+            mail.attachment_ids = [fields.Command.unlink(a.id) for a in old] + [
+                fields.Command.link(new_invitation[event_id, method].id)
+            ]
+        if bodies:
+            execute_values(
+                self.env.cr._obj,
+                """UPDATE mail_mail m SET body_html = v.body
+                     FROM (VALUES %s) AS v(id, body) WHERE m.id = v.id""",
+                bodies,
+            )
+        self.env["mail.mail"].invalidate_model(["body_html"])
 
     @api.model
     def _unsent_mails_and_invitations(self, events, message_ids):

@@ -78,6 +78,30 @@ class ZoomPurgeCase(ZoomMeetingCase):
                 found.append((table, column))
         return found
 
+    def unsent_mails(self, events):
+        """The events' mails still waiting to be sent, with their invitation."""
+        mails = self.env["mail.mail"]
+        for event in events:
+            mails |= self.mails_of(event).filtered(lambda m: m.state == "outgoing")
+        self.assertTrue(mails)
+        self.assertTrue(all(m.attachment_ids for m in mails))
+        return mails
+
+    def assert_unsent_mails_kept_without_zoom(self, mails, secrets):
+        """Nothing is lost on disconnect: the guests still get every mail, with
+        its invitation, only without the Zoom details."""
+        mails.invalidate_recordset()
+        self.assertEqual(mails.exists(), mails)
+        self.assertEqual(set(mails.mapped("state")), {"outgoing"})
+        for mail in mails:
+            (invitation,) = mail.attachment_ids
+            self.assertEqual(invitation.mimetype, "text/calendar")
+            ics = invitation.raw.decode()
+            self.assertIn("BEGIN:VEVENT", ics)
+            for value in secrets:
+                self.assertNotIn(value, mail.body_html or "", mail.subject)
+                self.assertNotIn(value, ics, mail.subject)
+
     def assert_purged(self, host_secrets, other_secrets):
         for value in host_secrets:
             self.assertEqual(self.tables_holding(value), [], value)
@@ -94,6 +118,8 @@ class TestDisconnectInOdoo(ZoomPurgeCase):
             if len(value) > 8:
                 self.assertTrue(self.tables_holding(value), value)
         meetings_at_zoom = len(self.zoom.meetings(self.host.email))
+        unsent = self.unsent_mails(kept | cancelled)
+        self.assertTrue(any(self.mails_of(e, "Booking cancelled") for e in cancelled))
 
         self.authenticate(self.host.login, self.host.login)
         action = self.make_jsonrpc_request(
@@ -135,6 +161,7 @@ class TestDisconnectInOdoo(ZoomPurgeCase):
             self.assertFalse(event.videocall_location)
         self.assertEqual(kept.mapped("zoom_status"), ["cleared"] * 3)
         self.assert_purged(host_secrets, other_secrets)
+        self.assert_unsent_mails_kept_without_zoom(unsent, host_secrets)
         # Other users' data is untouched.
         self.assertEqual(others.zoom_status, "created")
         self.assertTrue(others.zoom_call_log_ids)
@@ -187,9 +214,14 @@ class TestDisconnectInOdoo(ZoomPurgeCase):
         self.assertEqual(len(set(upcoming.mapped("zoom_meeting_id"))), 2)
         for event in upcoming:
             self.assertNotIn(event.zoom_join_url, host_secrets)
+            # The new link goes to host and guest once each; the unsent mails
+            # of before were kept, without the old link.
             mails = self.mails_of(event, "Your Zoom link")
-            self.assertEqual(len(mails), 2)
-            self.assertIn(event.zoom_join_url, mails[0].body_html)
+            with_link = mails.filtered(
+                lambda m, url=event.zoom_join_url: url in m.body_html
+            )
+            self.assertEqual(len(with_link), 2)
+            self.assertEqual(len(self.mails_of(event, "Booking confirmed")), 2)
         self.assertEqual(self.host.zoom_reissue_count, 0)
 
     def test_new_bookings_while_disconnected_use_the_fallback(self):

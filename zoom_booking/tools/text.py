@@ -35,6 +35,19 @@ def format_meeting_id(meeting_id):
     return " ".join(parts)
 
 
+# The Zoom block of the module's own mails: one div without nested divs.
+ZOOM_DETAILS_RE = re.compile(
+    r"<div\b[^>]*\bclass=\"[^\"]*\bo_zoom_details\b[^\"]*\"[^>]*>.*?</div>",
+    re.DOTALL,
+)
+
+
+def remove_zoom_details(html):
+    """``html`` without the Zoom block of the module's mails (join link,
+    meeting ID, passcode), whatever values it held."""
+    return ZOOM_DETAILS_RE.sub("", html)
+
+
 def scrub(text, secrets_):
     """``text`` without any of ``secrets_`` (also in their HTML-escaped form)."""
     for value in sorted(secrets_, key=len, reverse=True):
