@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from .smtp_sink import SmtpSink
 from .stack import (  # noqa: F401 - the scenarios import them from here
     CLIENT_ID,
     CLIENT_SECRET,
@@ -218,6 +219,7 @@ class Benchmark:
         self.double = None
         self.server = None
         self.db = None
+        self.smtp = None
 
     # -------------------------------------------------------- table
     def row(self, section, figure, value, goal="", ok=None):
@@ -251,7 +253,9 @@ class Benchmark:
         data_dir = self.tmp / "data"
         data_dir.mkdir()
         self.conf = self.tmp / "odoo.conf"
-        write_conf(self.conf, cfg_db, data_dir, free_port())
+        self.smtp = SmtpSink().start()
+        log(f"SMTP server on {LOCAL}:{self.smtp.port}")
+        write_conf(self.conf, cfg_db, data_dir, self.smtp.port)
         log(f"work dir {self.tmp}")
         log(f"dropping and creating database {cfg_db}, installing zoom_booking")
         started = time.monotonic()
@@ -414,20 +418,27 @@ class Benchmark:
             [list(tokens)],
         )
 
-    def mails_per_event(self, event_ids, subject_like):
-        rows = self.db.sql(
-            """SELECT a.event_id, count(*)
-                 FROM mail_mail mm
-                 JOIN mail_message m ON m.id = mm.mail_message_id
-                 JOIN calendar_attendee a
-                   ON m.model = 'calendar.attendee' AND m.res_id = a.id
-                WHERE m.subject LIKE %s AND a.event_id = ANY(%s)
-                GROUP BY a.event_id""",
-            [subject_like, list(event_ids)],
+    def delivered_per_event(self, event_ids, subject, per_event=2, timeout=90):
+        """Mails whose subject starts with ``subject`` that the SMTP server
+        received, per event: waits until each event has ``per_event`` (or the
+        timeout). Returns ``({event id: count}, {event id: last arrival})``."""
+        wanted = set(event_ids)
+
+        def counted(mails):
+            counts = dict.fromkeys(wanted, 0)
+            last = {}
+            for mail in mails:
+                if mail.event_id in wanted and mail.subject.startswith(subject):
+                    counts[mail.event_id] += 1
+                    last[mail.event_id] = max(last.get(mail.event_id, 0), mail.at)
+            return counts, last
+
+        self.smtp.wait_for(
+            lambda mails: all(c >= per_event for c in counted(mails)[0].values()),
+            timeout,
         )
-        counts = dict.fromkeys(event_ids, 0)
-        counts.update(dict(rows))
-        return counts
+        time.sleep(1)  # a duplicate would arrive about now
+        return counted(self.smtp.mails())
 
     # -------------------------------------------------------- 1. latency
     def run(self):
@@ -476,6 +487,8 @@ class Benchmark:
             self.double.stop()
         if self.db:
             self.db.close()
+        if self.smtp:
+            self.smtp.stop()
         if not self.args.keep:
             try:
                 drop_database(self.db_name)

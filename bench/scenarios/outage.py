@@ -24,6 +24,7 @@ def run(bench):
         {"method": "*", "path": None, "action": "drop", "times": None},
     )
     results, wall = book_concurrently(guests, slots, clients)
+    answered = time.time()  # the last booking was answered by now
     ok = sum(1 for r in results if r[0] == 303)
     times = [r[1] for r in results]
     bench.row(
@@ -48,13 +49,18 @@ def run(bench):
         f"{count}",
         pending == count,
     )
-    confirmed = bench.mails_per_event(event_ids, "Booking confirmed%")
+    confirmed, last = bench.delivered_per_event(event_ids, "Booking confirmed")
+    delay = max(0.0, max(last.values(), default=answered) - answered)
     bench.row(
         "6",
-        "outage: 'Booking confirmed' mails sent at once (2 per booking)",
-        f"{sum(1 for c in confirmed.values() if c == 2)}/{len(event_ids)}",
-        f"{count}",
-        all(c == 2 for c in confirmed.values()) and len(event_ids) == count,
+        "outage: 'Booking confirmed' mails delivered by SMTP (2 per booking), "
+        "last one after the last booking answered",
+        f"{sum(1 for c in confirmed.values() if c == 2)}/{len(event_ids)}, "
+        f"{delay:.1f} s",
+        f"{count}, <= 60 s",
+        all(c == 2 for c in confirmed.values())
+        and len(event_ids) == count
+        and delay <= 60,
     )
 
     # Recovery.
@@ -144,11 +150,12 @@ def run(bench):
         f"{count} | {count}",
         exact_201 == count and exact_meetings == count,
     )
-    links = bench.mails_per_event(event_ids, "Your Zoom link%")
+    links, _last = bench.delivered_per_event(event_ids, "Your Zoom link")
     exact_links = sum(1 for v in links.values() if v == 2)
     bench.row(
         "6",
-        "recovery: exactly 1 'Your Zoom link' mail per attendee (2/booking)",
+        "recovery: exactly 1 'Your Zoom link' mail per attendee delivered by SMTP "
+        "(2/booking)",
         f"{exact_links}/{count} (total {sum(links.values())})",
         f"{count}",
         exact_links == count,

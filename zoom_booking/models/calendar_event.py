@@ -467,7 +467,13 @@ class CalendarEvent(models.Model):
                 template.send_mail(
                     attendee.id,
                     email_layout_xmlid="mail.mail_notification_light",
-                    email_values={"attachment_ids": [(4, ics.id)]},
+                    email_values={
+                        "attachment_ids": [(4, ics.id)],
+                        # As Odoo's notifications: which record a mail is about.
+                        "headers": repr(
+                            {"X-Odoo-Objects": f"calendar.event-{event.id}"}
+                        ),
+                    },
                 )
             values = {}
             if purpose == "confirmed":
@@ -476,6 +482,10 @@ class CalendarEvent(models.Model):
                 values["zoom_link_mailed"] = True
             if values:
                 event.with_context(zoom_booking_sync=True).write(values)
+        # Booking mails leave now, not at the mail queue's next hourly run: the
+        # cron workers are woken once this transaction commits, so the guest's
+        # request doesn't wait for the SMTP server.
+        self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
     def _get_ics_file(self):
         """The calendar module's .ics of these events; bookings get theirs
