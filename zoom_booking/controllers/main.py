@@ -2,6 +2,7 @@
 public booking pages; each parses, checks, calls one model method, renders."""
 
 import logging
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import Forbidden
 
@@ -76,8 +77,30 @@ class BookingController(http.Controller):
     """Public booking pages: guests book, see, cancel and reschedule."""
 
     # ---------------------------------------------------------- helpers
+    def _page(self, template, values, status=200):
+        """A public booking page, with its language switcher."""
+        values = dict(values, booking_languages=self._languages())
+        return request.render(template, values, status=status)
+
+    def _languages(self):
+        """The installed languages, each with the link that switches to it."""
+        installed = request.env["res.lang"].get_installed()
+        if len(installed) < 2:
+            return []
+        here = request.httprequest.full_path.rstrip("?")
+        return [
+            {
+                "tag": code.replace("_", "-"),
+                # "Japanese / 日本語": each language in its own words.
+                "name": name.split(" / ")[-1],
+                "current": code == request.env.lang,
+                "url": f"/book/lang/{code}?{urlencode({'next': here})}",
+            }
+            for code, name in installed
+        ]
+
     def _not_found(self):
-        return request.render("zoom_booking.booking_not_found", {}, status=404)
+        return self._page("zoom_booking.booking_not_found", {}, status=404)
 
     def _csrf_error(self, post):
         """None when the form's CSRF token is valid, else the guest's message.
@@ -112,14 +135,14 @@ class BookingController(http.Controller):
         if error:
             status = getattr(error, "http_status", 400)
             error = error.args[0]
-        return request.render(
+        return self._page(
             "zoom_booking.booking_page",
             calendar._public_page_values(error=error, form=form, booking=booking),
             status=status,
         )
 
     def _render_booking(self, booking, error=None, status=200):
-        return request.render(
+        return self._page(
             "zoom_booking.booking_confirmation",
             booking._booking_public_values(error=error),
             status=status,
@@ -132,6 +155,27 @@ class BookingController(http.Controller):
             return request.make_json_response({"error": exc.args[0]}, status=400)
         return request.make_json_response(result)
 
+    @http.route(
+        "/book/lang/<string:code>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
+    )
+    def booking_language(self, code, next=None, **kw):  # noqa: A002 - the query's name
+        """The public pages' language switcher: Odoo's ``frontend_lang``
+        cookie remembers the choice, then back to the page."""
+        target = next if next and next.startswith("/book/") else "/"
+        if code in dict(request.env["res.lang"].get_installed()):
+            # On the future response: Odoo sets the page's language there too.
+            request.future_response.set_cookie(
+                "frontend_lang", code, max_age=365 * 24 * 3600
+            )
+        return request.redirect(target)
+
     # ---------------------------------------------------------- booking calendar
     @http.route(
         "/book/<string:slug>",
@@ -140,6 +184,9 @@ class BookingController(http.Controller):
         methods=["GET", "POST"],
         csrf=False,  # checked below, to show the guest a clear page
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_calendar_page(self, slug, **post):
         """The public page of a booking calendar; POST confirms a booking."""
@@ -164,6 +211,9 @@ class BookingController(http.Controller):
         auth="public",
         methods=["GET"],
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_calendar_slots(self, slug, start=None, end=None, tz=None, **kw):
         """Free slots of a booking calendar, as JSON (ISO-8601 UTC starts)."""
@@ -179,6 +229,9 @@ class BookingController(http.Controller):
         auth="public",
         methods=["GET"],
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_page(self, token, **kw):
         """The guest's page of their booking, reached by its secret link."""
@@ -194,6 +247,9 @@ class BookingController(http.Controller):
         methods=["POST"],
         csrf=False,  # checked below
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_cancel(self, token, **post):
         """The guest cancels their booking."""
@@ -214,6 +270,9 @@ class BookingController(http.Controller):
         auth="public",
         methods=["GET"],
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_reschedule_slots(self, token, start=None, end=None, tz=None, **kw):
         """Free slots to move a booking to (its own time counts as free)."""
@@ -231,6 +290,9 @@ class BookingController(http.Controller):
         methods=["GET", "POST"],
         csrf=False,  # checked below
         sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
     )
     def booking_reschedule(self, token, **post):
         """Choose another slot for a booking; POST moves it."""

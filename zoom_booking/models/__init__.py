@@ -5,6 +5,7 @@ from . import (
     booking_calendar,
     booking_calendar_availability,
     calendar_event,
+    ir_http,
     res_config_settings,
     res_users,
     zoom_call_log,

@@ -25,11 +25,12 @@ class BookingGuestMixin(models.AbstractModel):
     _name = "booking.guest.mixin"
     _description = "Guest booking of a booking calendar"
 
-    def _find_or_create_guest_partner(self, name, email, phone, tz):
+    def _find_or_create_guest_partner(self, name, email, phone, tz, lang=None):
         """The guest's partner: their own when the guest is logged in as the
         Odoo user with this email; else a contact with this email that is no
         user's (an anonymous guest typing a colleague's email must not fill
-        that colleague's calendar); else a new contact."""
+        that colleague's calendar); else a new contact. A contact takes the
+        language the booking page showed, so the mails speak it too."""
         self.ensure_one()
         user = self.env.user
         if not user._is_public() and email_normalize(user.email or user.login) == email:
@@ -45,11 +46,21 @@ class BookingGuestMixin(models.AbstractModel):
             )
         )
         if partner:
+            if lang and partner.lang != lang:
+                partner.lang = lang
             return partner
         return (
             self.env["res.partner"]
             .sudo()
-            .create({"name": name, "email": email, "phone": phone or False, "tz": tz})
+            .create(
+                {
+                    "name": name,
+                    "email": email,
+                    "phone": phone or False,
+                    "tz": tz,
+                    "lang": lang or False,
+                }
+            )
         )
 
     def _book_slot_committed(self, start, values, client_address=None):
@@ -93,7 +104,12 @@ class BookingGuestMixin(models.AbstractModel):
             calendar._lock_host()
             start = calendar._check_start(start)
             partner = calendar._find_or_create_guest_partner(
-                guest["name"], guest["email"], guest["phone"], guest["tz"]
+                guest["name"],
+                guest["email"],
+                guest["phone"],
+                guest["tz"],
+                # The language of the page the guest booked on.
+                self.env.lang,
             )
             event = calendar._create_booking_event(start, guest, partner)
         return event

@@ -452,23 +452,27 @@ class CalendarEvent(models.Model):
             if purpose in ("rescheduled", "cancelled"):
                 event.with_context(zoom_booking_sync=True).booking_ics_sequence += 1
             method = "CANCEL" if purpose == "cancelled" else "REQUEST"
-            ics = self.env["ir.attachment"].create(
-                {
-                    "name": "invitation.ics",
-                    "mimetype": "text/calendar",
-                    "raw": event.with_context(
-                        booking_ics_method=method
-                    )._get_ics_file()[event.id],
-                    "res_model": "calendar.event",
-                    "res_id": event.id,
-                }
-            )
+            ics_of_lang = {}
             for attendee in attendees:
+                # The invitation's texts in the reader's language, as the mail.
+                lang = attendee.partner_id.lang or self.env.lang
+                if lang not in ics_of_lang:
+                    ics_of_lang[lang] = self.env["ir.attachment"].create(
+                        {
+                            "name": "invitation.ics",
+                            "mimetype": "text/calendar",
+                            "raw": event.with_context(
+                                booking_ics_method=method, lang=lang
+                            )._get_ics_file()[event.id],
+                            "res_model": "calendar.event",
+                            "res_id": event.id,
+                        }
+                    )
                 template.send_mail(
                     attendee.id,
                     email_layout_xmlid="mail.mail_notification_light",
                     email_values={
-                        "attachment_ids": [(4, ics.id)],
+                        "attachment_ids": [(4, ics_of_lang[lang].id)],
                         # As Odoo's notifications: which record a mail is about.
                         "headers": repr(
                             {"X-Odoo-Objects": f"calendar.event-{event.id}"}

@@ -48,3 +48,45 @@ registry.category("web_tour.tours").add("zoom_booking_book_a_slot", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("zoom_booking_book_in_japanese", {
+    steps: () => [
+        {
+            content: "The switcher shows the page in Japanese",
+            trigger: ".o_booking_languages span[lang=ja-JP]",
+        },
+        {
+            content: "The page's script speaks Japanese too",
+            trigger: ".o_booking_selected:not(:visible):contains(上から日時を選択してください。)",
+        },
+        {
+            content: "Pick the first free slot",
+            trigger: ".o_booking_day_slots .o_booking_slot:first",
+            run: "click",
+        },
+        {
+            content: "The chosen time, in Japanese",
+            trigger: ".o_booking_selected:contains(選択中)",
+        },
+        {
+            content: "Enter a name",
+            trigger: "input[name=name]",
+            run: "edit 山田 花子",
+        },
+        {
+            content: "Enter an email",
+            trigger: "input[name=email]",
+            run: "edit hanako@example.jp",
+        },
+        {
+            content: "Confirm",
+            trigger: ".o_booking_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The booking is confirmed",
+            trigger: ".o_booking_confirmation .o_booking_confirmed",
+        },
+    ],
+});
