@@ -399,6 +399,15 @@ class Benchmark:
         log("host's Zoom connected through OAuth (connect, approve, callback)")
 
     # -------------------------------------------------------- helpers
+    def server_errors(self):
+        """The ERROR and CRITICAL lines of the Odoo server's log."""
+        logfile = self.tmp / "odoo.log"
+        if not logfile.exists():
+            return []
+        pattern = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ \d+ (ERROR|CRITICAL) ")
+        lines = logfile.read_text(errors="replace").splitlines()
+        return [line[:300] for line in lines if pattern.match(line)]
+
     def new_guests(self, slug, count, tag):
         with ThreadPoolExecutor(4) as ex:
             return list(

@@ -486,10 +486,16 @@ class CalendarEvent(models.Model):
                 values["zoom_link_mailed"] = True
             if values:
                 event.with_context(zoom_booking_sync=True).write(values)
-        # Booking mails leave now, not at the mail queue's next hourly run: the
-        # cron workers are woken once this transaction commits, so the guest's
-        # request doesn't wait for the SMTP server.
-        self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+        self._booking_wake_mail_queue()
+
+    def _booking_wake_mail_queue(self):
+        """Booking mails leave now, not at the mail queue's next hourly run:
+        the cron workers are woken once this transaction commits (once per
+        transaction), so the guest's request doesn't wait for the SMTP server."""
+        data = self.env.cr.precommit.data
+        if not data.get("zoom_booking.mail_queue_woken"):
+            data["zoom_booking.mail_queue_woken"] = True
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
     def _get_ics_file(self):
         """The calendar module's .ics of these events; bookings get theirs

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""A production-like Odoo, checked from outside: a multi-worker server with its
+cron thread and its websocket (gevent) worker, the Zoom double and a real SMTP
+server on loopback. Run by the test command (tests/test_deployment.py).
+
+    python3 bench/deployment.py [--bookings N]
+
+Checks, over real HTTP and SMTP:
+- the websocket worker accepts a connection and a subscription (the web
+  client's live bus in multi-worker mode);
+- every booking's confirmation reaches the SMTP server, host and guest, within
+  a minute of the guest's answer, sent by the cron worker (nothing waits for
+  Odoo's hourly mail queue), with the Zoom link in the guest's mail.
+
+Prints one JSON line of findings; exit status 0 when all hold, 1 otherwise,
+2 on a setup error.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as "python3 bench/deployment.py"
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import websocket  # noqa: E402
+
+from bench.harness import Benchmark, SetupError, log, token_of  # noqa: E402
+
+MAIL_DEADLINE = 60  # seconds: "within a minute" of the booking
+
+
+def check_websocket(bench):
+    """Open the bus's websocket on the gevent port and subscribe."""
+    url = f"ws://127.0.0.1:{bench.server.gevent_port}/websocket?version=18.0-5"
+    try:
+        ws = websocket.create_connection(url, origin=bench.base_url, timeout=10)
+    except Exception as exc:  # noqa: BLE001 - reported
+        return {"ok": False, "error": repr(exc)[:300]}
+    try:
+        ws.send(
+            json.dumps({"event_name": "subscribe", "data": {"channels": [], "last": 0}})
+        )
+        # Nothing is sent back to a subscription; the socket must stay open.
+        ws.settimeout(1)
+        try:
+            ws.recv()
+        except websocket.WebSocketTimeoutException:
+            pass
+        return {"ok": ws.connected, "status": ws.status}
+    finally:
+        ws.close()
+
+
+def check_mails(bench, count):
+    guests = bench.new_guests("bench-zoom", count, "deploy")
+    slots = bench.pool.take(count)
+    answered = {}
+    for guest, slot in zip(guests, slots, strict=True):
+        status, _elapsed, location, text = guest.book(slot)
+        if status != 303:
+            return {"ok": False, "error": f"booking answered {status}: {text[:300]}"}
+        answered[token_of(location)] = (time.time(), guest.values["email"])
+    events = bench.events_by_tokens(list(answered))
+    event_ids = [e[0] for e in events]
+    counts, last = bench.delivered_per_event(
+        event_ids, "Booking confirmed", timeout=MAIL_DEADLINE + 10
+    )
+    token_of_event = dict(
+        bench.db.sql(
+            "SELECT id, booking_access_token FROM calendar_event WHERE id = ANY(%s)",
+            [event_ids],
+        )
+    )
+    delays = []
+    for event_id in event_ids:
+        at, _email = answered[token_of_event[event_id]]
+        if event_id in last:
+            delays.append(round(last[event_id] - at, 2))
+    join_urls = dict(
+        bench.db.sql(
+            "SELECT id, zoom_join_url FROM calendar_event WHERE id = ANY(%s)",
+            [event_ids],
+        )
+    )
+    with_link = 0
+    for mail in bench.smtp.mails("Booking confirmed"):
+        guest_email = answered[token_of_event[mail.event_id]][1]
+        url = join_urls.get(mail.event_id)
+        if guest_email in mail.recipients and url and url in mail.html():
+            with_link += 1
+    queued = bench.db.sql(
+        "SELECT count(*) FROM mail_mail WHERE state IN ('outgoing', 'exception')"
+    )[0][0]
+    ok = (
+        all(c == 2 for c in counts.values())
+        and len(delays) == count
+        and max(delays) <= MAIL_DEADLINE
+        and with_link == count
+    )
+    return {
+        "ok": ok,
+        "bookings": count,
+        "delivered_per_booking": sorted(counts.values()),
+        "seconds_to_delivery": delays,
+        "guest_mails_with_zoom_link": with_link,
+        "mails_left_in_queue": queued,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bookings", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", default="zoom_booking_deployment")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    bench = Benchmark(
+        argparse.Namespace(
+            quick=True,
+            keep=args.keep,
+            workers=args.workers,
+            db=args.db,
+            sections="",
+            odoo_log_level="warn",
+        )
+    )
+    try:
+        bench.setup()
+        findings = {
+            "websocket": check_websocket(bench),
+            "mails": check_mails(bench, args.bookings),
+        }
+    except SetupError as exc:
+        log(f"setup failed: {exc}")
+        bench.cleanup()
+        return 2
+    finally:
+        errors = bench.server_errors() if bench.server else []
+    bench.cleanup()
+    findings["server_errors"] = errors
+    print(json.dumps(findings, sort_keys=True))
+    ok = all(f["ok"] for f in findings.values() if isinstance(f, dict))
+    return 0 if ok and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
