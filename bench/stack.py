@@ -161,11 +161,30 @@ class OdooServer:
                 raise SetupError(f"Odoo exited at start (see {self.logfile})")
             try:
                 if requests.get(self.url + "/web/login", timeout=10).status_code == 200:
-                    return self
+                    break
             except requests.RequestException:
                 pass
             time.sleep(0.5)
-        raise SetupError(f"Odoo did not answer on {self.url} (see {self.logfile})")
+        else:
+            raise SetupError(f"Odoo did not answer on {self.url} (see {self.logfile})")
+        self._wait_for_websocket_worker(deadline)
+        return self
+
+    def _wait_for_websocket_worker(self, deadline):
+        """Multi-worker mode: Odoo's gevent process serves the websocket; it
+        starts after the HTTP workers."""
+        if not self.workers:
+            return
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                sock.settimeout(1)
+                if sock.connect_ex((LOCAL, self.gevent_port)) == 0:
+                    return
+            time.sleep(0.2)
+        raise SetupError(
+            f"Odoo's websocket (gevent) worker did not start on port "
+            f"{self.gevent_port} (see {self.logfile})"
+        )
 
     def stop(self):
         stop_process(self.proc, self._out, grace=30)

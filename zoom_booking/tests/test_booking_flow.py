@@ -340,3 +340,17 @@ class TestBookingTour(BookingHttpCase):
         self.assertEqual(booking.booking_guest_email, "tour.guest@example.com")
         self.assertEqual(booking.booking_guest_name, "Tess Tour")
         self.assertTrue(booking.booking_guest_tz)
+
+    def test_tour_a_refused_form_keeps_the_chosen_slot(self):
+        self.start_tour(
+            f"/book/{self.calendar.slug}",
+            "zoom_booking_form_error_keeps_the_slot",
+            login=None,
+        )
+        booking = self.bookings()
+        self.assertEqual(len(booking), 1)
+        self.assertEqual(booking.booking_guest_phone, "+81 3 1234 5678")
+        # The slot of the second week's last day, chosen before the error.
+        self.assertGreaterEqual(
+            (booking.start.date() - self.next_slot(0).date()).days, 7
+        )

@@ -64,6 +64,8 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
         this.confirmButton = this.el.querySelector(".o_booking_confirm");
         this.selectedText = this.el.querySelector(".o_booking_selected");
         this.daysEl = this.el.querySelector(".o_booking_days");
+        // A form the server sent back (an error) keeps the guest's slot.
+        this.keptStart = this.startInput.value;
         // The server's value wins (a re-displayed form); else the browser's zone.
         let timeZone = this.tzInput.value || browserTimeZone();
         if (![...this.tzSelect.options].some((option) => option.value === timeZone)) {
@@ -127,6 +129,13 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
         this.tzInput.value = timeZone;
         this.today = localDay(new Date(), timeZone);
         this.firstDay = this.today;
+        if (this.keptStart && !isNaN(new Date(this.keptStart))) {
+            // Show the week from the kept slot's day.
+            const keptDay = localDay(new Date(this.keptStart), timeZone);
+            if (keptDay > this.today) {
+                this.firstDay = keptDay;
+            }
+        }
         this._clearSelection();
         this._loadSlots();
     },
@@ -166,6 +175,15 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
             return; // the guest moved on meanwhile
         }
         this._renderDays(firstDay, slots);
+        if (this.keptStart) {
+            const kept = [...this.daysEl.querySelectorAll(".o_booking_slot")].find(
+                (button) => button.dataset.start === this.keptStart
+            );
+            this.keptStart = "";
+            if (kept) {
+                this._onSlotClick({ currentTarget: kept });
+            }
+        }
     },
 
     _renderDays(firstDay, slots) {

@@ -90,3 +90,66 @@ registry.category("web_tour.tours").add("zoom_booking_book_in_japanese", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("zoom_booking_form_error_keeps_the_slot", {
+    steps: () => [
+        {
+            content: "Go to next week, to pick a slot that isn't on the first page",
+            trigger: ".o_booking_next:enabled",
+            run: "click",
+        },
+        {
+            content: "Pick the last free slot of that week",
+            trigger: ".o_booking_day_slots .o_booking_slot:last",
+            run: "click",
+        },
+        {
+            content: "Enter a name",
+            trigger: "input[name=name]",
+            run: "edit Tess Tour",
+        },
+        {
+            content: "Enter an email",
+            trigger: "input[name=email]",
+            run: "edit tour.guest@example.com",
+        },
+        {
+            content: "A phone number the server refuses (the browser doesn't check it)",
+            trigger: "input[name=phone]",
+            run: "edit call me maybe",
+        },
+        {
+            content: "Confirm",
+            trigger: ".o_booking_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The server explains what is wrong",
+            trigger: ".o_booking_error:contains(phone number)",
+        },
+        {
+            content: "The chosen slot is still chosen",
+            trigger: ".o_booking_slot.active",
+        },
+        {
+            content: "And shown",
+            trigger: ".o_booking_selected:contains(Selected)",
+        },
+        {
+            content: "Fix the phone number",
+            trigger: "input[name=phone]",
+            run: "edit +81 3 1234 5678",
+        },
+        {
+            content: "Confirm again",
+            trigger: ".o_booking_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The booking is confirmed",
+            trigger: ".o_booking_confirmation .o_booking_confirmed",
+        },
+    ],
+});
