@@ -178,7 +178,7 @@ class Guest:
 
 
 def token_of(location):
-    return (location or "").rstrip("/").rsplit("/", 1)[-1]
+    return (location or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 class SlotPool:

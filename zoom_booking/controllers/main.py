@@ -141,10 +141,10 @@ class BookingController(http.Controller):
             status=status,
         )
 
-    def _render_booking(self, booking, error=None, status=200):
+    def _render_booking(self, booking, error=None, status=200, notice=None):
         return self._page(
             "zoom_booking.booking_confirmation",
-            booking._booking_public_values(error=error),
+            booking._booking_public_values(error=error, notice=notice),
             status=status,
         )
 
@@ -165,10 +165,11 @@ class BookingController(http.Controller):
         website=True,
         multilang=False,
     )
-    def booking_language(self, code, next=None, **kw):  # noqa: A002 - the query's name
+    def booking_language(self, code, **kw):
         """The public pages' language switcher: Odoo's ``frontend_lang``
-        cookie remembers the choice, then back to the page."""
-        target = next if next and next.startswith("/book/") else "/"
+        cookie remembers the choice, then back to the page (``next``)."""
+        back = kw.get("next") or ""
+        target = back if back.startswith("/book/") else "/"
         if code in dict(request.env["res.lang"].get_installed()):
             # On the future response: Odoo sets the page's language there too.
             request.future_response.set_cookie(
@@ -203,7 +204,7 @@ class BookingController(http.Controller):
             )
         except UserError as exc:
             return self._render_calendar(calendar, error=exc, form=post)
-        return request.redirect(booking_path(token=token))
+        return request.redirect(booking_path(token=token) + "?notice=booked")
 
     @http.route(
         "/book/<string:slug>/slots",
@@ -233,12 +234,35 @@ class BookingController(http.Controller):
         website=True,
         multilang=False,
     )
-    def booking_page(self, token, **kw):
+    def booking_page(self, token, notice=None, **kw):
         """The guest's page of their booking, reached by its secret link."""
         booking = request.env["calendar.event"]._get_booking_by_token(token)
         if not booking:
             return self._not_found()
-        return self._render_booking(booking)
+        return self._render_booking(booking, notice=notice)
+
+    @http.route(
+        "/book/booking/<string:token>/invitation.ics",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+        # A frontend page (its language from URL, cookie or browser), at one URL.
+        website=True,
+        multilang=False,
+    )
+    def booking_invitation(self, token, **kw):
+        """The booking as an .ics file, for the guest's own calendar."""
+        booking = request.env["calendar.event"]._get_booking_by_token(token)
+        if not booking or booking.booking_state != "confirmed":
+            return self._not_found()
+        return request.make_response(
+            booking._booking_ics(),
+            headers=[
+                ("Content-Type", "text/calendar; charset=utf-8"),
+                ("Content-Disposition", 'attachment; filename="booking.ics"'),
+            ],
+        )
 
     @http.route(
         "/book/booking/<string:token>/cancel",
@@ -316,4 +340,4 @@ class BookingController(http.Controller):
             return self._render_calendar(
                 calendar, error=exc, form=post, booking=booking
             )
-        return request.redirect(booking_path(token=token))
+        return request.redirect(booking_path(token=token) + "?notice=moved")

@@ -410,10 +410,14 @@ class BookingCalendar(models.Model):
         self.ensure_one()
         calendar = self.sudo()
         form = dict(form or {})
+        current_when = None
         if booking:
             slots_url = booking._booking_path("slots")
             action_url = booking._booking_path("reschedule")
             form.setdefault("tz", booking.booking_guest_tz)
+            tz = booking.booking_guest_tz or calendar.tz or "UTC"
+            when, until = booking._booking_when_parts(tz, self.env.lang)
+            current_when = f"{when} – {until} ({tz})"
         else:
             slots_url = calendar._public_path("slots")
             action_url = calendar._public_path()
@@ -421,6 +425,7 @@ class BookingCalendar(models.Model):
             "calendar": calendar,
             "host_name": calendar.host_id.name,
             "booking": booking,
+            "current_when": current_when,
             "error": error,
             "form": form,
             "slots_url": slots_url,

@@ -16,7 +16,7 @@ from odoo.tools import html2plaintext
 from ..exceptions import BookingError
 from ..tools.guest_input import check_timezone
 from ..tools.transaction import run_in_own_transaction
-from ..tools.urls import booking_path
+from ..tools.urls import add_to_calendar_links, booking_path
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 # An attendee's answer in Odoo, as an .ics PARTSTAT.
@@ -133,22 +133,44 @@ class CalendarEvent(models.Model):
             )
         )
 
-    def _booking_public_values(self, error=None):
-        """Values of the guest's booking page: times in the guest's timezone."""
+    def _booking_public_values(self, error=None, notice=None):
+        """Values of the guest's booking page: times in the guest's timezone;
+        ``notice``: what just happened (``booked``, ``moved``)."""
         self.ensure_one()
         event = self.sudo()
         tz = event.booking_guest_tz or event.booking_calendar_id.tz or "UTC"
         when, until = event._booking_when_parts(tz, self.env.lang)
+        calendar = event.booking_calendar_id
         return {
             "booking": event,
-            "calendar": event.booking_calendar_id,
+            "calendar": calendar,
             "host_name": event.user_id.name,
             "when": when,
             "until": until,
             "tz": tz,
             "can_change": event._booking_can_change(),
             "error": error,
+            "notice": notice if notice in ("booked", "moved") else None,
+            "calendar_links": event._booking_calendar_links(),
+            "book_again_url": calendar.is_published
+            and calendar.active
+            and calendar._public_path(),
         }
+
+    def _booking_calendar_links(self):
+        """Links that add this booking to the guest's Google or Outlook
+        calendar, and its .ics; none once cancelled."""
+        self.ensure_one()
+        event = self.sudo()
+        if event.booking_state != "confirmed":
+            return {}
+        location = event.zoom_join_url or event.videocall_location or ""
+        details = location and _("Online meeting: %s", location)
+        links = add_to_calendar_links(
+            event.name or "", event.start, event.stop, details, location
+        )
+        links["ics"] = event._booking_path("invitation.ics")
+        return links
 
     def _booking_when_parts(self, tz, lang):
         """Day and start time, and end time, as a reader of ``lang`` in ``tz``

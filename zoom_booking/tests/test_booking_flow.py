@@ -128,7 +128,7 @@ class TestBookingFlow(BookingHttpCase):
         self.assertEqual(hook.call_args.args[1], booking)
         self.assertTrue(
             response.headers["Location"].endswith(
-                f"/book/booking/{booking.booking_access_token}"
+                f"/book/booking/{booking.booking_access_token}?notice=booked"
             )
         )
         self.assertEqual(len(booking.booking_access_token), 43)
@@ -353,4 +353,74 @@ class TestBookingTour(BookingHttpCase):
         # The slot of the second week's last day, chosen before the error.
         self.assertGreaterEqual(
             (booking.start.date() - self.next_slot(0).date()).days, 7
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestTheGuestsPages(BookingHttpCase):
+    """What the guest's own pages tell and offer: where the mail went, their
+    own calendars, the current time when moving, book again once cancelled."""
+
+    def setUp(self):
+        super().setUp()
+        self.connect_host_zoom()
+
+    def test_the_confirmation_says_where_the_mail_went_and_adds_to_calendars(self):
+        start = self.next_slot()
+        location = self.book(start).headers["Location"]
+        self.assertTrue(location.endswith("?notice=booked"))
+        page = self.url_open(location).text
+        self.assertIn("We have sent the details to", page)
+        self.assertIn("gina.guest@example.com", page)
+        booking = self.bookings()
+        dates = f"{start:%Y%m%dT%H%M%SZ}%2F{booking.stop:%Y%m%dT%H%M%SZ}"
+        self.assertIn("https://calendar.google.com/calendar/render?", page)
+        self.assertIn(f"dates={dates}", page)
+        self.assertIn("https://outlook.live.com/calendar/0/deeplink/compose?", page)
+        self.assertIn(f"startdt={start:%Y-%m-%dT%H%%3A%M%%3A%SZ}", page)
+        ics = self.url_open(booking._booking_path("invitation.ics"))
+        self.assertEqual(ics.status_code, 200)
+        self.assertTrue(ics.headers["Content-Type"].startswith("text/calendar"))
+        self.assertIn("attachment", ics.headers["Content-Disposition"])
+        text = ics.text.replace("\r\n ", "")
+        self.assertIn(booking._booking_ics_uid(), text)
+        self.assertIn(booking.zoom_join_url, text)
+        # Without the notice (the link from the mail), no claim about mail.
+        self.assertNotIn("We have sent", self.url_open(booking._booking_path()).text)
+
+    def test_moving_shows_the_current_time_then_says_it_moved(self):
+        self.book(self.next_slot())
+        booking = self.bookings()
+        page = self.url_open(booking._booking_path("reschedule")).text
+        self.assertIn("Now booked for", page)
+        when = booking._booking_public_values()["when"]
+        self.assertIn(when, page)
+        response = self.url_open(
+            booking._booking_path("reschedule"),
+            data={
+                "csrf_token": CSRF_RE.search(page).group(1),
+                "start": self.iso(self.next_slot(days=2)),
+                "tz": "Europe/Paris",
+            },
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.assertTrue(response.headers["Location"].endswith("?notice=moved"))
+        page = self.url_open(response.headers["Location"]).text
+        booking.invalidate_recordset()
+        self.assertIn("Your booking has moved to", page)
+        self.assertIn(booking._booking_public_values()["when"], page)
+
+    def test_tour_cancelling_asks_first_then_offers_to_book_again(self):
+        self.book(self.next_slot())
+        booking = self.bookings()
+        path = booking._booking_path()
+        self.start_tour(path, "zoom_booking_cancel_asks_first", login=None)
+        booking.invalidate_recordset()
+        self.assertEqual(booking.booking_state, "cancelled")
+        page = self.url_open(path).text
+        self.assertIn(f'href="/book/{self.calendar.slug}"', page)
+        self.assertNotIn("calendar.google.com", page)
+        self.assertEqual(
+            self.url_open(booking._booking_path("invitation.ics")).status_code, 404
         )

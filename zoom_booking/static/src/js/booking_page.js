@@ -304,4 +304,22 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
     },
 });
 
+/** The guest's page of a booking: cancelling asks first. */
+publicWidget.registry.ZoomBookingCancel = publicWidget.Widget.extend({
+    selector: ".o_booking_confirmation",
+    events: {
+        "click .o_booking_cancel": "_onAskToCancel",
+        "click .o_booking_cancel_keep": "_onKeep",
+    },
+
+    _onAskToCancel() {
+        this.el.querySelector(".o_booking_cancel_form").classList.remove("d-none");
+        this.el.querySelector(".o_booking_cancel_confirm").focus();
+    },
+
+    _onKeep() {
+        this.el.querySelector(".o_booking_cancel_form").classList.add("d-none");
+    },
+});
+
 export default publicWidget.registry.ZoomBookingPage;

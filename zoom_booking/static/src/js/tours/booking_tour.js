@@ -153,3 +153,37 @@ registry.category("web_tour.tours").add("zoom_booking_form_error_keeps_the_slot"
         },
     ],
 });
+
+registry.category("web_tour.tours").add("zoom_booking_cancel_asks_first", {
+    steps: () => [
+        {
+            content: "Ask to cancel",
+            trigger: ".o_booking_cancel",
+            run: "click",
+        },
+        {
+            content: "The page asks first; keep the booking",
+            trigger: ".o_booking_cancel_form .o_booking_cancel_keep",
+            run: "click",
+        },
+        {
+            content: "Nothing was cancelled",
+            trigger: ".o_booking_confirmed:not(:has(.o_booking_cancel_form:visible))",
+        },
+        {
+            content: "Ask again",
+            trigger: ".o_booking_cancel",
+            run: "click",
+        },
+        {
+            content: "Confirm the cancellation",
+            trigger: ".o_booking_cancel_confirm",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Cancelled, with a way to book again",
+            trigger: ".o_booking_cancelled ~ .o_booking_book_again",
+        },
+    ],
+});
