@@ -76,6 +76,7 @@ class BookingCalendar(models.Model):
         required=True,
         help="Timezone of the weekly availability; the host's by default.",
     )
+    host_tz = fields.Selection(related="host_id.tz", string="Host's timezone")
     description = fields.Html(translate=True, sanitize=True)
     duration = fields.Integer("Duration (minutes)", required=True, default=30)
     slot_interval = fields.Integer(
@@ -187,9 +188,12 @@ class BookingCalendar(models.Model):
     # -------------------------------------------------------------- computes
     @api.depends("host_id")
     def _compute_tz(self):
+        # A host without a timezone: the browser's (the web client sends it in
+        # the context), rather than UTC.
+        fallback = self.env.context.get("tz") or self.env.user.tz or "UTC"
         for calendar in self:
             if not calendar.tz or calendar.host_id.tz:
-                calendar.tz = calendar.host_id.tz or "UTC"
+                calendar.tz = calendar.host_id.tz or fallback
 
     @api.depends("duration")
     def _compute_slot_interval(self):
@@ -200,6 +204,10 @@ class BookingCalendar(models.Model):
     def _compute_slug(self):
         for calendar in self:
             if calendar.slug:
+                continue
+            if not calendar.name:
+                # A new calendar's form: the link follows the name once typed.
+                calendar.slug = False
                 continue
             base = slugify(calendar.name) or "booking-calendar"
             if base in RESERVED_SLUGS:
