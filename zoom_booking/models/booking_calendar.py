@@ -240,7 +240,20 @@ class BookingCalendar(models.Model):
             "custom": _("Online meeting"),
         }
         for calendar in self:
-            calendar.provider_label = labels.get(calendar.online_meeting_provider)
+            calendar.provider_label = labels.get(calendar._guest_provider())
+
+    def _guest_provider(self):
+        """The online meeting a booking made now gets: Zoom's fallback while
+        the host's Zoom account is not connected (as the booking flow does),
+        so the public page promises nothing it won't give."""
+        self.ensure_one()
+        provider = self.online_meeting_provider
+        if (
+            provider == "zoom"
+            and self.sudo().host_id.zoom_connection_state == "not_connected"
+        ):
+            return self.zoom_fallback
+        return provider
 
     def _compute_upcoming_booking_count(self):
         groups = (

@@ -224,6 +224,25 @@ class TestDisconnectInOdoo(ZoomPurgeCase):
             self.assertEqual(len(self.mails_of(event, "Booking confirmed")), 2)
         self.assertEqual(self.host.zoom_reissue_count, 0)
 
+    def test_the_pages_say_what_a_disconnection_changed(self):
+        booking, page_url = self.book_zoom()
+        page = self.url_open(f"/book/{self.calendar.slug}").text
+        self.assertIn("Zoom meeting", page)
+        self.host._zoom_connection()._disconnect()
+        self.after_commit()
+        # The guest's page explains the missing link.
+        page = self.url_open(page_url).text
+        self.assertIn("The Zoom link of this booking was removed", page)
+        self.assertNotIn("o_booking_zoom_join", page)
+        # The booking page promises what a booking now gets: the fallback.
+        self.calendar.zoom_fallback = "discuss"
+        page = self.url_open(f"/book/{self.calendar.slug}").text
+        self.assertNotIn("Zoom meeting", page)
+        self.assertIn("Odoo Discuss video call", page)
+        self.calendar.zoom_fallback = "none"
+        page = self.url_open(f"/book/{self.calendar.slug}").text
+        self.assertNotIn("o_booking_provider", page)
+
     def test_new_bookings_while_disconnected_use_the_fallback(self):
         self.host._zoom_connection()._disconnect()
         self.after_commit()
