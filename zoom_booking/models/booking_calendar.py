@@ -179,6 +179,7 @@ class BookingCalendar(models.Model):
         "Upcoming bookings", compute="_compute_upcoming_booking_count"
     )
     zoom_warning = fields.Char(compute="_compute_zoom_warning")
+    host_is_me = fields.Boolean(compute="_compute_host_is_me")
 
     _sql_constraints = [
         ("slug_unique", "unique(slug)", "This link name is already used."),
@@ -292,6 +293,16 @@ class BookingCalendar(models.Model):
                         host=calendar.host_id.name,
                     )
             calendar.zoom_warning = warning
+
+    @api.depends_context("uid")
+    def _compute_host_is_me(self):
+        for calendar in self:
+            calendar.host_is_me = calendar.host_id == self.env.user
+
+    def action_zoom_connect(self):
+        """The dashboard's Connect button: the host connects their own Zoom."""
+        self.ensure_one()
+        return self.host_id.action_zoom_connect()
 
     # -------------------------------------------------------------- constraints
     @api.constrains("slug")

@@ -1,6 +1,7 @@
 """The dashboard shows, at a glance, which calendars make Zoom meetings and
 which are in trouble."""
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .test_zoom_meeting import ZoomMeetingCase
@@ -28,6 +29,26 @@ class TestBookingDashboard(ZoomMeetingCase):
             "zoom_booking_dashboard",
             login=self.booking_admin.login,
         )
+
+    def test_tour_the_host_connects_zoom_from_the_dashboard(self):
+        calendar = self.create_booking_calendar(
+            self.other_host,
+            name="Unconnected call",
+            slug="zb-unconnected",
+            online_meeting_provider="zoom",
+        )
+        self.start_tour(
+            "/odoo/action-zoom_booking.action_booking_calendar_dashboard",
+            "zoom_booking_dashboard_connect",
+            login=self.other_host.login,
+        )
+        # The button starts the host's own connection (Odoo's connect route,
+        # then Zoom's authorize screen, as the Connect button of Preferences).
+        action = calendar.with_user(self.other_host).action_zoom_connect()
+        self.assertEqual(action["url"], "/zoom_booking/oauth/connect")
+        # Nobody else connects the host's Zoom from their calendar.
+        with self.assertRaises(AccessError):
+            calendar.with_user(self.booking_admin).action_zoom_connect()
 
     def test_public_links_of_many_calendars(self):
         calendars = self.env["booking.calendar"].search([])

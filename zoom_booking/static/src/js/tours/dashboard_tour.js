@@ -15,12 +15,26 @@ registry.category("web_tour.tours").add("zoom_booking_dashboard", {
                 ".o_kanban_record:contains(Unconnected call):has(.o_booking_zoom_badge) .o_booking_zoom_warning",
         },
         {
+            content: "Only the host connects their Zoom: no Connect button for a manager",
+            trigger:
+                ".o_kanban_record:contains(Unconnected call) .o_booking_zoom_warning:not(:has(.o_booking_zoom_connect))",
+        },
+        {
             content: "Upcoming bookings are counted",
             trigger: ".o_kanban_record:contains(Connected call) .o_booking_upcoming:contains(1 upcoming)",
         },
         {
             content: "Each card can copy its public link",
             trigger: ".o_kanban_record:contains(Discuss call) .o_booking_copy_link button",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("zoom_booking_dashboard_connect", {
+    steps: () => [
+        {
+            content: "The host's own calendar in trouble offers to connect Zoom",
+            trigger: ".o_kanban_record:contains(Unconnected call) .o_booking_zoom_connect",
         },
     ],
 });
