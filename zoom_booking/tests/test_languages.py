@@ -71,6 +71,9 @@ class TestGuestLanguage(BookingHttpCase):
         page = self.url_open(response.headers["Location"], headers=headers)
         self.assertIn('lang="ja-JP"', page.text)
         self.assertIn("ご予約が確定しました", page.text)
+        self.assertIn("詳細を次のアドレスにお送りしました", page.text)  # where it went
+        self.assertIn("カレンダーに追加", page.text)  # "Add to your calendar"
+        self.assertIn("予約を残す", page.text)  # "Keep my booking", when cancelling
 
     def test_the_switcher_remembers_the_choice(self):
         slug_path = f"/book/{self.calendar.slug}"
