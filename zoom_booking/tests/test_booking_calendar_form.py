@@ -25,8 +25,9 @@ class TestNewBookingCalendarForm(TransactionCase):
 
     def test_a_host_without_timezone_gets_the_browsers_and_a_hint(self):
         host = make_user(self.env, "zb_form_no_tz", "Nora Notz", tz=False)
-        browser = {"tz": "Asia/Tokyo"}  # what the web client puts in the context
-        form = Form(self.env["booking.calendar"].with_user(host).with_context(browser))
+        # The browser's timezone, as the web client puts it in the context.
+        calendars = self.env["booking.calendar"].with_user(host)
+        form = Form(calendars.with_context(tz="Asia/Tokyo"))
         form.name = "Office hours"
         self.assertEqual(form.tz, "Asia/Tokyo")
         self.assertFalse(form.host_tz)  # the hint shows

@@ -36,5 +36,9 @@ registry.category("web_tour.tours").add("zoom_booking_event_form", {
         {
             trigger: ".o_notebook div[name=zoom_meeting_id_display]:not(:empty)",
         },
+        {
+            content: "Nothing left to do for Zoom: no empty 'Zoom work' column",
+            trigger: ".o_notebook:not(:has(.o_inner_group:contains(Zoom work)))",
+        },
     ],
 });
