@@ -95,6 +95,10 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
 @tagged("post_install", "-at_install")
 class TestBookingFlow(BookingHttpCase):
     def test_page(self):
+        # The host's Zoom isn't connected: the page promises no Zoom meeting.
+        response = self.url_open(f"/book/{self.calendar.slug}")
+        self.assertNotIn("Zoom meeting", response.text)
+        self.connect_host_zoom()
         response = self.url_open(f"/book/{self.calendar.slug}")
         self.assertEqual(response.status_code, 200)
         self.assertIn("Hana Host", response.text)
@@ -332,6 +336,7 @@ class TestBookingFlow(BookingHttpCase):
 @tagged("post_install", "-at_install")
 class TestBookingTour(BookingHttpCase):
     def test_tour_book_a_slot(self):
+        self.connect_host_zoom()
         self.start_tour(
             f"/book/{self.calendar.slug}", "zoom_booking_book_a_slot", login=None
         )
