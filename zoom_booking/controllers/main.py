@@ -17,6 +17,16 @@ _logger = logging.getLogger(__name__)
 
 OAUTH_SESSION_KEY = "zoom_booking_oauth"
 
+# The public booking pages: Odoo frontend pages (their language from the
+# switcher's cookie or the browser), each at one URL, none in a sitemap.
+PUBLIC_PAGE = {
+    "type": "http",
+    "auth": "public",
+    "sitemap": False,
+    "website": True,
+    "multilang": False,
+}
+
 
 class ZoomConnectionController(http.Controller):
     @http.route(
@@ -155,16 +165,7 @@ class BookingController(http.Controller):
             return request.make_json_response({"error": exc.args[0]}, status=400)
         return request.make_json_response(result)
 
-    @http.route(
-        "/book/lang/<string:code>",
-        type="http",
-        auth="public",
-        methods=["GET"],
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
-    )
+    @http.route("/book/lang/<string:code>", methods=["GET"], **PUBLIC_PAGE)
     def booking_language(self, code, **kw):
         """The public pages' language switcher: Odoo's ``frontend_lang``
         cookie remembers the choice, then back to the page (``next``)."""
@@ -180,14 +181,9 @@ class BookingController(http.Controller):
     # ---------------------------------------------------------- booking calendar
     @http.route(
         "/book/<string:slug>",
-        type="http",
-        auth="public",
         methods=["GET", "POST"],
         csrf=False,  # checked below, to show the guest a clear page
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
+        **PUBLIC_PAGE,
     )
     def booking_calendar_page(self, slug, **post):
         """The public page of a booking calendar; POST confirms a booking."""
@@ -206,16 +202,7 @@ class BookingController(http.Controller):
             return self._render_calendar(calendar, error=exc, form=post)
         return request.redirect(booking_path(token=token) + "?notice=booked")
 
-    @http.route(
-        "/book/<string:slug>/slots",
-        type="http",
-        auth="public",
-        methods=["GET"],
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
-    )
+    @http.route("/book/<string:slug>/slots", methods=["GET"], **PUBLIC_PAGE)
     def booking_calendar_slots(self, slug, start=None, end=None, tz=None, **kw):
         """Free slots of a booking calendar, as JSON (ISO-8601 UTC starts)."""
         calendar = request.env["booking.calendar"]._get_public_calendar(slug)
@@ -224,16 +211,7 @@ class BookingController(http.Controller):
         return self._slots_response(calendar, start, end, tz)
 
     # ---------------------------------------------------------- one booking
-    @http.route(
-        "/book/booking/<string:token>",
-        type="http",
-        auth="public",
-        methods=["GET"],
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
-    )
+    @http.route("/book/booking/<string:token>", methods=["GET"], **PUBLIC_PAGE)
     def booking_page(self, token, notice=None, **kw):
         """The guest's page of their booking, reached by its secret link."""
         booking = request.env["calendar.event"]._get_booking_by_token(token)
@@ -242,14 +220,7 @@ class BookingController(http.Controller):
         return self._render_booking(booking, notice=notice)
 
     @http.route(
-        "/book/booking/<string:token>/invitation.ics",
-        type="http",
-        auth="public",
-        methods=["GET"],
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
+        "/book/booking/<string:token>/invitation.ics", methods=["GET"], **PUBLIC_PAGE
     )
     def booking_invitation(self, token, **kw):
         """The booking as an .ics file, for the guest's own calendar."""
@@ -266,14 +237,9 @@ class BookingController(http.Controller):
 
     @http.route(
         "/book/booking/<string:token>/cancel",
-        type="http",
-        auth="public",
         methods=["POST"],
         csrf=False,  # checked below
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
+        **PUBLIC_PAGE,
     )
     def booking_cancel(self, token, **post):
         """The guest cancels their booking."""
@@ -288,16 +254,7 @@ class BookingController(http.Controller):
             return self._render_booking(booking, error=exc.args[0], status=400)
         return request.redirect(booking_path(token=token))
 
-    @http.route(
-        "/book/booking/<string:token>/slots",
-        type="http",
-        auth="public",
-        methods=["GET"],
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
-    )
+    @http.route("/book/booking/<string:token>/slots", methods=["GET"], **PUBLIC_PAGE)
     def booking_reschedule_slots(self, token, start=None, end=None, tz=None, **kw):
         """Free slots to move a booking to (its own time counts as free)."""
         booking = request.env["calendar.event"]._get_booking_by_token(token)
@@ -309,14 +266,9 @@ class BookingController(http.Controller):
 
     @http.route(
         "/book/booking/<string:token>/reschedule",
-        type="http",
-        auth="public",
         methods=["GET", "POST"],
         csrf=False,  # checked below
-        sitemap=False,
-        # A frontend page (its language from URL, cookie or browser), at one URL.
-        website=True,
-        multilang=False,
+        **PUBLIC_PAGE,
     )
     def booking_reschedule(self, token, **post):
         """Choose another slot for a booking; POST moves it."""
