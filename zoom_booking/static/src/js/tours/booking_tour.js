@@ -2,6 +2,22 @@
 
 import { registry } from "@web/core/registry";
 
+/** The guest confirms the form, and the booking's page says it is confirmed. */
+function confirmSteps(content = "Confirm") {
+    return [
+        {
+            content,
+            trigger: ".o_booking_confirm:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The booking is confirmed",
+            trigger: ".o_booking_confirmation .o_booking_confirmed",
+        },
+    ];
+}
+
 registry.category("web_tour.tours").add("zoom_booking_book_a_slot", {
     steps: () => [
         {
@@ -32,16 +48,7 @@ registry.category("web_tour.tours").add("zoom_booking_book_a_slot", {
             trigger: "textarea[name=notes]",
             run: "edit Looking forward to it",
         },
-        {
-            content: "Confirm",
-            trigger: ".o_booking_confirm:enabled",
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "The booking is confirmed",
-            trigger: ".o_booking_confirmation .o_booking_confirmed",
-        },
+        ...confirmSteps(),
         {
             content: "Its time is shown with the guest's timezone",
             trigger: ".o_booking_when",
@@ -78,16 +85,7 @@ registry.category("web_tour.tours").add("zoom_booking_book_in_japanese", {
             trigger: "input[name=email]",
             run: "edit hanako@example.jp",
         },
-        {
-            content: "Confirm",
-            trigger: ".o_booking_confirm:enabled",
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "The booking is confirmed",
-            trigger: ".o_booking_confirmation .o_booking_confirmed",
-        },
+        ...confirmSteps(),
     ],
 });
 
@@ -141,16 +139,7 @@ registry.category("web_tour.tours").add("zoom_booking_form_error_keeps_the_slot"
             trigger: "input[name=phone]",
             run: "edit +81 3 1234 5678",
         },
-        {
-            content: "Confirm again",
-            trigger: ".o_booking_confirm:enabled",
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "The booking is confirmed",
-            trigger: ".o_booking_confirmation .o_booking_confirmed",
-        },
+        ...confirmSteps("Confirm again"),
     ],
 });
 
