@@ -207,8 +207,9 @@ class BookingGuestMixin(models.AbstractModel):
         event._booking_send_mail("confirmed")
 
     def _online_meeting_zoom(self, event):
-        if self.host_id.zoom_connection_state == "not_connected":
-            # Said plainly to the guest: the booking holds, with the fallback.
-            return self._give_online_meeting(event, self.zoom_fallback)
+        provider = self._guest_provider()
+        if provider != "zoom":
+            # Host not connected: the fallback, as the public page promised.
+            return self._give_online_meeting(event, provider)
         # Its confirmation mail waits for Zoom's first answer.
         event._zoom_plan_create(self.host_id)
