@@ -13,7 +13,11 @@ authorization screen) when needed, then writes, 1400x900 PNGs:
 - ``zoom-connection.png``: the user's Zoom page, "Connected as ...";
 - ``dashboard.png``: the kanban of booking calendars;
 - ``booking-page.png``: the public page ``/book/product-demo``, a slot chosen;
-- ``booking-confirmation.png``: the guest's confirmation with the Zoom meeting.
+- ``booking-confirmation.png``: the guest's confirmation with the Zoom meeting;
+- ``booking-mail.png``: the guest's confirmation mail as the SMTP server
+  received it (with ``--start`` only: it runs that SMTP server);
+- ``booking-page-ja.png``: the booking page in Japanese (when Japanese is
+  installed; ``--start`` installs it).
 
 Each run books one more slot of ``product-demo`` as a guest.
 
@@ -100,7 +104,10 @@ def throwaway_instance():
     db = "zoom_booking_screenshots"
     tmp = Path(tempfile.mkdtemp(prefix="zoom_booking_screenshots_"))
     conf = tmp / "odoo.conf"
-    stack.write_conf(conf, db, tmp / "data", stack.free_port())
+    from bench.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    stack.write_conf(conf, db, tmp / "data", sink.port)
     double = server = None
     try:
         log(f"installing zoom_booking with demo data in {db} (logs in {tmp})")
@@ -113,12 +120,18 @@ def throwaway_instance():
         cr, env = database.env_cursor()
         with cr:
             stack.point_at_zoom(env, double.url, base_url)
+            # Guests in Japanese too: the language and every module's texts.
+            log("installing Japanese")
+            lang = env["res.lang"]._activate_lang("ja_JP")
+            env["base.language.install"].create(
+                {"lang_ids": [(6, 0, lang.ids)], "overwrite": True}
+            ).lang_install()
         database.close()
         server = stack.OdooServer(
             conf, db, port, stack.free_port(), 2, tmp / "odoo.log"
         )
         server.start()
-        yield base_url
+        yield base_url, sink
     except stack.SetupError as exc:
         raise ScreenshotError(str(exc)) from None
     finally:
@@ -126,6 +139,7 @@ def throwaway_instance():
             server.stop()
         if double:
             double.stop()
+        sink.stop()
         stack.drop_database(db)
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -409,8 +423,8 @@ class Chromium:
 # ------------------------------------------------------------------ scenario
 
 
-def take_screenshots(browser, base_url, session_id, out, args):
-    """Take the four screenshots; return the errors of the ones that failed."""
+def take_screenshots(browser, base_url, session_id, out, args, sink=None):
+    """Take the screenshots; return the errors of the ones that failed."""
     browser.setup()
 
     def as_user():
@@ -471,10 +485,55 @@ def take_screenshots(browser, base_url, session_id, out, args):
         browser.wait_for(".o_booking_zoom_join", "the Zoom join button")
         browser.screenshot(out / "booking-confirmation.png")
 
+    def booking_mail():
+        # The guest's mail as the SMTP server received it, shown as a mail
+        # client shows its HTML.
+        if sink is None:
+            log(
+                "booking-mail.png: skipped"
+                " (only with --start, which runs the SMTP server)"
+            )
+            return
+        if not sink.wait_for(
+            lambda mails: any(args.guest_email in m.recipients for m in mails),
+            args.timeout,
+        ):
+            raise ScreenshotError("the guest's confirmation mail was not delivered")
+        mail = next(
+            m
+            for m in sink.mails("Booking confirmed")
+            if args.guest_email in m.recipients
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            page = Path(folder) / "mail.html"
+            page.write_text(mail.html(), encoding="utf-8")
+            browser.navigate(page.as_uri())
+            browser.wait_for("a", "the mail's Zoom link", "Join Zoom meeting")
+            browser.screenshot(out / "booking-mail.png")
+
+    def booking_japanese():
+        browser.send("Network.clearBrowserCookies")
+        browser.navigate(f"{base_url}/book/{args.calendar}")
+        browser.wait_for(".o_booking_page", f"the booking page /book/{args.calendar}")
+        if not browser.exists(".o_booking_languages [hreflang=ja-JP]"):
+            log("booking-page-ja.png: skipped (Japanese is not installed)")
+            return
+        # The pages' language switcher, as a guest would use it.
+        browser.click(".o_booking_languages a[hreflang=ja-JP]")
+        browser.wait_for("html[lang=ja-JP] .o_booking_page", "the page in Japanese")
+        browser.wait_for(".o_booking_slot", "the free slots")
+        browser.click(".o_booking_day_slots .o_booking_slot")
+        browser.wait_for(".o_booking_form input[name=name]", "the booking form")
+        browser.fill("input[name=name]", "山田 花子")
+        browser.fill("input[name=email]", "hanako.yamada@example.jp")
+        browser.evaluate("window.scrollTo(0, 0)")
+        browser.screenshot(out / "booking-page-ja.png")
+
     # Without Zoom connected nothing else shows what the README describes.
     connect_zoom()
     errors = []
-    for step in (zoom_connection, dashboard, booking):
+    steps = (zoom_connection, dashboard, booking, booking_mail, booking_japanese)
+    for step in steps:
         try:
             step()
         except ScreenshotError as exc:
@@ -520,25 +579,25 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     try:
-        instance = throwaway_instance() if args.start else nullcontext(args.url)
-        with instance as base_url:
-            errors = shoot(base_url.rstrip("/"), out, args)
+        instance = throwaway_instance() if args.start else nullcontext((args.url, None))
+        with instance as (base_url, sink):
+            errors = shoot(base_url.rstrip("/"), out, args, sink)
         if errors:
-            fail(f"{len(errors)} of 3 steps failed (see above)")
+            fail(f"{len(errors)} of 5 steps failed (see above)")
     except ScreenshotError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
 
 
-def shoot(base_url, out, args):
+def shoot(base_url, out, args, sink=None):
     """Log in, then take the screenshots; returns the steps that failed."""
     session_id = odoo_login(base_url, args.login, args.password, args.timeout)
     binary = find_chromium(args.chromium)
     out.mkdir(parents=True, exist_ok=True)
     browser = Chromium(binary, args.timeout)
     try:
-        return take_screenshots(browser, base_url, session_id, out, args)
+        return take_screenshots(browser, base_url, session_id, out, args, sink)
     finally:
         browser.close()
 

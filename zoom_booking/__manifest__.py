@@ -12,6 +12,7 @@
         "security/zoom_booking_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/mail_templates_email_layouts.xml",
         "data/mail_template_data.xml",
         "views/zoom_connection_views.xml",
         "views/res_config_settings_views.xml",

@@ -88,8 +88,16 @@ class BookingController(http.Controller):
 
     # ---------------------------------------------------------- helpers
     def _page(self, template, values, status=200):
-        """A public booking page, with its language switcher."""
-        values = dict(values, booking_languages=self._languages())
+        """A public booking page, with its language switcher, in the
+        company's colours: the website's layout when the Website app is
+        installed, else a header with the company's name and logo."""
+        company = values.get("booking_company") or request.env.company
+        values = dict(
+            values,
+            booking_languages=self._languages(),
+            booking_company=company.sudo(),
+            booking_on_website=bool(getattr(request, "website", None)),
+        )
         return request.render(template, values, status=status)
 
     def _languages(self):
@@ -249,7 +257,7 @@ class BookingController(http.Controller):
         try:
             if error := self._csrf_error(post):
                 raise error
-            booking._booking_guest_cancel()
+            booking._booking_guest_cancel(post.get("reason"))
         except UserError as exc:
             return self._render_booking(booking, error=exc.args[0], status=400)
         return request.redirect(booking_path(token=token))

@@ -456,6 +456,7 @@ class BookingCalendar(models.Model):
         return {
             "calendar": calendar,
             "host_name": calendar.host_id.name,
+            "booking_company": calendar.host_id.company_id,
             "booking": booking,
             "current_when": current_when,
             "error": error,

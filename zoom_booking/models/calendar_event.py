@@ -14,11 +14,12 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from ..exceptions import BookingError
-from ..tools.guest_input import check_timezone
+from ..tools.guest_input import check_timezone, clean_text
 from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import add_to_calendar_links, booking_path
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+CANCEL_REASON_LIMIT = 1000
 # An attendee's answer in Odoo, as an .ics PARTSTAT.
 PARTSTAT = {
     "needsAction": "NEEDS-ACTION",
@@ -59,6 +60,12 @@ class CalendarEvent(models.Model):
     booking_guest_phone = fields.Char("Guest phone", readonly=True, copy=False)
     booking_guest_notes = fields.Text("Guest notes", readonly=True, copy=False)
     booking_guest_tz = fields.Char("Guest timezone", readonly=True, copy=False)
+    booking_cancel_reason = fields.Text(
+        "Cancellation reason",
+        readonly=True,
+        copy=False,
+        help="What the guest wrote for the host when cancelling.",
+    )
     booking_guest_address = fields.Char(
         "Guest's IP address",
         readonly=True,
@@ -145,6 +152,7 @@ class CalendarEvent(models.Model):
             "booking": event,
             "calendar": calendar,
             "host_name": event.user_id.name,
+            "booking_company": (event.user_id or calendar.host_id).company_id,
             "when": when,
             "until": until,
             "tz": tz,
@@ -217,23 +225,33 @@ class CalendarEvent(models.Model):
         self.ensure_one()
         return self.booking_state == "confirmed" and self.start > fields.Datetime.now()
 
-    def _booking_cancel(self):
+    def _booking_cancel(self, reason=""):
         """Cancel the booking: archive the event and tell the Zoom part."""
         for event in self.sudo():
             if event.booking_state != "confirmed":
                 raise BookingError(_("This booking is already cancelled."))
             # The archive deletes the Zoom meeting and tells host and guest.
-            event.write({"booking_state": "cancelled", "active": False})
+            event.write(
+                {
+                    "booking_state": "cancelled",
+                    "booking_cancel_reason": reason or False,
+                    "active": False,
+                }
+            )
         return True
 
-    def _booking_guest_cancel(self):
-        """Cancel from the guest's link: only a confirmed booking not started yet."""
+    def _booking_guest_cancel(self, reason=None):
+        """Cancel from the guest's link: only a confirmed booking not started
+        yet; ``reason``, optional, is for the host."""
         self.ensure_one()
+        reason = clean_text(
+            self.env, reason, _("Reason"), CANCEL_REASON_LIMIT, one_line=False
+        )
         if self.booking_state == "confirmed" and not self._booking_can_change():
             raise BookingError(
                 _("This booking has already started and can't be cancelled.")
             )
-        return self._booking_cancel()
+        return self._booking_cancel(reason)
 
     def _booking_reschedule_committed(self, start, tz_name=None):
         """Move the booking in a transaction of its own, committed, retried at
@@ -319,6 +337,7 @@ class CalendarEvent(models.Model):
             "booking_guest_phone",
             "booking_guest_notes",
             "booking_guest_tz",
+            "booking_cancel_reason",
             "booking_guest_address",
             "booking_guest_partner_id",
             "booking_confirmation_mailed",
@@ -490,17 +509,7 @@ class CalendarEvent(models.Model):
                             "res_id": event.id,
                         }
                     )
-                template.send_mail(
-                    attendee.id,
-                    email_layout_xmlid="mail.mail_notification_light",
-                    email_values={
-                        "attachment_ids": [(4, ics_of_lang[lang].id)],
-                        # As Odoo's notifications: which record a mail is about.
-                        "headers": repr(
-                            {"X-Odoo-Objects": f"calendar.event-{event.id}"}
-                        ),
-                    },
-                )
+                event._booking_post_mail(template, attendee, ics_of_lang[lang])
             values = {}
             if purpose == "confirmed":
                 values["booking_confirmation_mailed"] = True
@@ -509,6 +518,35 @@ class CalendarEvent(models.Model):
             if values:
                 event.with_context(zoom_booking_sync=True).write(values)
         self._booking_wake_mail_queue()
+
+    def _booking_post_mail(self, template, attendee, invitation):
+        """Mail ``template`` to one attendee, through the event's chatter: the
+        host sees there what each reader was sent (an internal note, so only
+        colleagues see it; a note's only recipients are the ones named)."""
+        self.ensure_one()
+        rendered = {
+            field: template._render_field(field, attendee.ids, compute_lang=True)[
+                attendee.id
+            ]
+            for field in ("subject", "body_html", "email_from")
+        }
+        lang = attendee.partner_id.lang or self.env.lang
+        self.with_context(lang=lang).message_post(
+            body=rendered["body_html"],
+            subject=rendered["subject"],
+            email_from=rendered["email_from"] or None,
+            author_id=self.user_id.partner_id.id or self.env.user.partner_id.id,
+            partner_ids=attendee.partner_id.ids,
+            subtype_xmlid="mail.mt_note",
+            message_type="comment",
+            attachment_ids=invitation.ids,
+            email_layout_xmlid="zoom_booking.mail_notification_booking",
+            # The host is the author of the guest's mail and reads their own.
+            notify_author=True,
+            # The mail queue's cron sends it (see _booking_wake_mail_queue):
+            # the guest's request doesn't wait for the SMTP server.
+            force_send=False,
+        )
 
     def _booking_wake_mail_queue(self):
         """Booking mails leave now, not at the mail queue's next hourly run:

@@ -293,7 +293,7 @@ class ZoomConnection(models.Model):
             partner_ids=partner.ids,
             subject=subject,
             body=body,
-            email_layout_xmlid="mail.mail_notification_light",
+            email_layout_xmlid="zoom_booking.mail_notification_booking",
         )
 
     def _notify_needs_reconnect(self):

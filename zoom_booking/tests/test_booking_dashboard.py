@@ -55,3 +55,18 @@ class TestBookingDashboard(ZoomMeetingCase):
         self.assertGreater(len(calendars), 1)
         for calendar in calendars:
             self.assertTrue(calendar.public_url.endswith(f"/book/{calendar.slug}"))
+
+
+@tagged("post_install", "-at_install")
+class TestZoomSettings(ZoomMeetingCase):
+    def test_tour_the_urls_to_copy_into_zoom_show_whole(self):
+        # A real server's address is longer than the tests' 127.0.0.1.
+        base_url = "https://booking.a-rather-long-company-name.example.co.jp/erp-prod"
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("web.base.url", base_url)
+        params.set_param("web.base.url.freeze", True)  # the admin's login keeps it
+        self.start_tour(
+            "/odoo/action-zoom_booking.action_zoom_booking_config_settings",
+            "zoom_booking_settings_urls",
+            login="admin",
+        )

@@ -10,6 +10,7 @@ from odoo.tests import tagged
 from .common import BookingCalendarMixin, ZoomBookingCase, make_user
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+BOOKING_MAIL_LAYOUT = "zoom_booking.mail_notification_booking"
 
 
 class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
@@ -78,14 +79,15 @@ class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
         )
 
     def mails_of(self, booking, subject_part=""):
-        """The mails sent to the booking's attendees, by subject."""
+        """The booking mails sent to the booking's attendees, by subject."""
         return (
             self.env["mail.mail"]
             .sudo()
             .search(
                 [
-                    ("model", "=", "calendar.attendee"),
-                    ("res_id", "in", booking.attendee_ids.ids),
+                    ("model", "=", "calendar.event"),
+                    ("res_id", "=", booking.id),
+                    ("email_layout_xmlid", "=", BOOKING_MAIL_LAYOUT),
                     ("subject", "ilike", subject_part),
                 ]
             )
@@ -237,6 +239,20 @@ class TestBookingFlow(BookingHttpCase):
                 page = self.url_open(response.headers["Location"])
                 if booking.videocall_location:
                     self.assertIn(booking.videocall_location, page.text)
+
+    def test_a_cancel_reason_too_long_is_refused_and_nothing_cancelled(self):
+        location = self.book(self.next_slot()).headers["Location"]
+        booking = self.bookings()
+        csrf = CSRF_RE.search(self.url_open(location).text).group(1)
+        response = self.url_open(
+            booking._booking_path("cancel"),
+            data={"csrf_token": csrf, "reason": "x" * 1001},
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Reason is too long (at most 1000 characters).", response.text)
+        self.assertEqual(booking.booking_state, "confirmed")
+        self.assertFalse(self.mails_of(booking, "Booking cancelled"))
 
     def test_guest_cancels(self):
         self.connect_host_zoom()
@@ -423,6 +439,12 @@ class TestTheGuestsPages(BookingHttpCase):
         self.start_tour(path, "zoom_booking_cancel_asks_first", login=None)
         booking.invalidate_recordset()
         self.assertEqual(booking.booking_state, "cancelled")
+        # The guest's optional message reached the host, not the guest's own mail.
+        self.assertEqual(booking.booking_cancel_reason, "Something came up.\nSorry!")
+        mails = self.mails_of(booking, "Booking cancelled")
+        to_host = mails.filtered(lambda m: m.recipient_ids == self.host.partner_id)
+        self.assertIn("Something came up.", to_host.body_html)
+        self.assertNotIn("Something came up.", (mails - to_host).body_html)
         page = self.url_open(path).text
         self.assertIn(f'href="/book/{self.calendar.slug}"', page)
         self.assertNotIn("calendar.google.com", page)

@@ -104,6 +104,36 @@ class TestZoomConnect(ZoomBookingCase):
             self.assertIn("Connected as hana.zoom@example.com", page.text())
         self.assertEqual(self.host.zoom_connection_state, "connected")
 
+    def test_two_hosts_sign_in_to_their_own_zoom_on_the_sandbox_screen(self):
+        """As on Zoom's screen, whoever signs in there is the Zoom account
+        connected: two hosts try the sandbox side by side, each their own."""
+        for user, zoom_email in (
+            (self.host, "hana.sato@zoom.example"),
+            (self.other_host, "oscar.weber@zoom.example"),
+        ):
+            with self.chromium(user.login, "/odoo/my-zoom") as page:
+                page.click("button.o_zoom_connect")
+                page.wait_for(
+                    f"location.href.startsWith({self.zoom.url!r})", what="Zoom's screen"
+                )
+                screen = page.text()
+                self.assertIn("would like to access your Zoom account", screen)
+                self.assertIn("Create meetings for you", screen)
+                page.evaluate(
+                    f"document.querySelector('#zoom-email').value = {zoom_email!r}"
+                )
+                page.click("#zoom-authorize")
+                page.wait_for(
+                    "!!document.querySelector('.o_zoom_connected')", what="Connected as"
+                )
+                self.assertIn(f"Connected as {zoom_email}", page.text())
+        self.assertEqual(
+            [self.connection_of(u).zoom_email for u in (self.host, self.other_host)],
+            ["hana.sato@zoom.example", "oscar.weber@zoom.example"],
+        )
+        names = {u["email"]: u["display_name"] for u in self.zoom.users()}
+        self.assertEqual(names["oscar.weber@zoom.example"], "Oscar Weber")
+
     def test_my_zoom_page_says_connected_as(self):
         self.connect_zoom(self.host)
         self.authenticate(self.host.login, self.host.login)

@@ -64,36 +64,43 @@ def field_label(env, key):
     }[key]
 
 
+def clean_text(env, value, label, limit, one_line=False):
+    """A guest's text stripped and checked (``label`` names it in the
+    message); BookingError with the guest's message otherwise."""
+    if not isinstance(value, str):
+        value = ""
+    # Browsers send CRLF in a textarea: texts keep their lines, as LF.
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if one_line and "\n" in value:
+        raise BookingError(env._("%(field)s must be on one line.", field=label))
+    if has_control_chars(value):
+        raise BookingError(
+            env._("%(field)s contains characters that can't be stored.", field=label)
+        )
+    if len(value) > limit:
+        raise BookingError(
+            env._(
+                "%(field)s is too long (at most %(limit)s characters).",
+                field=label,
+                limit=limit,
+            )
+        )
+    return value
+
+
 def clean_guest_values(env, values):
     """The booking form's ``name``, ``email``, ``phone``, ``notes`` and ``tz``,
     stripped and checked; BookingError with the guest's message otherwise."""
-    cleaned = {}
-    for key, limit in FIELD_LIMITS.items():
-        value = values.get(key) or ""
-        if not isinstance(value, str):
-            value = ""
-        # Browsers send CRLF in a textarea: notes keep their lines, as LF.
-        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-        if key in ONE_LINE_FIELDS and "\n" in value:
-            raise BookingError(
-                env._("%(field)s must be on one line.", field=field_label(env, key))
-            )
-        if has_control_chars(value):
-            raise BookingError(
-                env._(
-                    "%(field)s contains characters that can't be stored.",
-                    field=field_label(env, key),
-                )
-            )
-        if len(value) > limit:
-            raise BookingError(
-                env._(
-                    "%(field)s is too long (at most %(limit)s characters).",
-                    field=field_label(env, key),
-                    limit=limit,
-                )
-            )
-        cleaned[key] = value
+    cleaned = {
+        key: clean_text(
+            env,
+            values.get(key),
+            field_label(env, key),
+            limit,
+            one_line=key in ONE_LINE_FIELDS,
+        )
+        for key, limit in FIELD_LIMITS.items()
+    }
     if not cleaned["name"]:
         raise BookingError(env._("Please enter your name."))
     # One plain address: no display name, no quotes, no markup.

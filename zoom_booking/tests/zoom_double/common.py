@@ -57,6 +57,33 @@ PASSWORD_MESSAGE = (
     "Password may only contain the following characters: [a-z A-Z 0-9 @ - _ *] "
     "and can have a maximum of 10 characters."
 )
+# What the authorization screen says of each scope, as Zoom's screen does.
+SCOPE_WORDS = {
+    "meeting:write:meeting": "Create meetings for you",
+    "meeting:update:meeting": "Change your meetings",
+    "meeting:delete:meeting": "Delete your meetings",
+    "meeting:read:meeting": "View your meetings",
+    "meeting:read:list_meetings": "List your meetings",
+    "user:read:user": "View your name, email address and timezone",
+    "user:read:settings": "View your meeting settings",
+}
+AUTHORIZE_CSS = (
+    "body{margin:0;font-family:Lato,Helvetica,Arial,sans-serif;background:#f4f5f7;"
+    "color:#232333}header{background:#fff;border-bottom:1px solid #e4e4ed;"
+    "padding:14px 24px}.logo{color:#0b5cff;font-weight:800;font-size:26px;"
+    "letter-spacing:-1px}.sandbox{color:#747487;font-size:13px;margin-left:6px}"
+    "main{display:flex;justify-content:center;padding:40px 16px}"
+    "form{background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);"
+    "padding:32px;max-width:480px;width:100%}h1{font-size:20px;font-weight:400}"
+    ".muted{color:#747487;font-size:13px}label{display:block;font-weight:700;"
+    "margin-top:16px}input[type=email]{box-sizing:border-box;width:100%;"
+    "padding:10px;margin-top:6px;border:1px solid #babacc;border-radius:8px;"
+    "font-size:15px}ul{padding-left:20px;line-height:1.8}.buttons{display:flex;"
+    "justify-content:flex-end;gap:12px;margin-top:24px}button{border-radius:8px;"
+    "padding:10px 22px;font-size:15px;cursor:pointer;border:1px solid #babacc;"
+    "background:#fff}#zoom-authorize{background:#0b5cff;border-color:#0b5cff;"
+    "color:#fff}"
+)
 ALLOW_BUTTON = (
     '<button type="submit" name="decision" value="allow" id="zoom-authorize">'
     "Authorize</button>"

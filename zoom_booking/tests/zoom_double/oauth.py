@@ -9,9 +9,11 @@ from urllib.parse import parse_qsl
 
 from .common import (
     ALLOW_BUTTON,
+    AUTHORIZE_CSS,
     CODE_TTL,
     DENY_BUTTON,
     SCOPE,
+    SCOPE_WORDS,
     _html_response,
     _json_response,
     _oauth_error,
@@ -45,21 +47,39 @@ class OAuthRoutes:
                 "code_challenge_method",
             )
         )
+        scopes = "\n".join(
+            f'      <li data-scope="{esc(scope)}">'
+            f"{esc(SCOPE_WORDS.get(scope, scope))}</li>"
+            for scope in SCOPE.split()
+        )
         page = f"""<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Zoom (test double)</title></head>
+<head><meta charset="utf-8">
+<title>Authorize {esc(double.app_name)} - Zoom (sandbox)</title>
+<style>{AUTHORIZE_CSS}</style></head>
 <body>
-  <h1>Zoom (test double)</h1>
-  <p id="zoom-app">The app <strong>{esc(double.app_name)}</strong>
-  (client id <code>{esc(params["client_id"])}</code>) would like to access
-  your Zoom account.</p>
-  <p id="zoom-user">You are signed in as <strong>{esc(email)}</strong>.</p>
-  <p id="zoom-scopes">Requested access: <code>{esc(SCOPE)}</code></p>
+  <header><span class="logo">zoom</span> <span class="sandbox">sandbox</span></header>
+  <main>
   <form method="post" action="/oauth/authorize" id="zoom-authorize-form">
 {hidden}
-    {ALLOW_BUTTON}
+    <h1 id="zoom-app"><strong>{esc(double.app_name)}</strong> would like to access
+    your Zoom account</h1>
+    <p class="muted">Client ID <code>{esc(params["client_id"])}</code></p>
+    <label for="zoom-email">Zoom account</label>
+    <input type="email" id="zoom-email" name="zoom_email" value="{esc(email)}"
+           required autocomplete="email">
+    <p id="zoom-user" class="muted">Signed in as <strong>{esc(email)}</strong>.
+    Type another address to sign in as another Zoom user of this sandbox.</p>
+    <p>By authorizing, you allow this app to:</p>
+    <ul id="zoom-scopes">
+{scopes}
+    </ul>
+    <div class="buttons">
     {DENY_BUTTON}
+    {ALLOW_BUTTON}
+    </div>
   </form>
+  </main>
 </body>
 </html>
 """
@@ -79,10 +99,16 @@ class OAuthRoutes:
         text = body.decode("utf-8", "replace")
         params = dict(parse_qsl(text, keep_blank_values=True))
         decision = params.pop("decision", None)
+        # Who signs in on the screen (the signed-in user when left as is).
+        email = params.pop("zoom_email", "").strip()
         if decision not in ("allow", "deny"):
             return self._oauth_html_error("Missing decision")
+        if email and "@" not in email:
+            return self._oauth_html_error("Invalid email address")
         try:
-            location = self.double._decide(params, decision == "allow")
+            location = self.double._decide(
+                params, decision == "allow", email=email or None
+            )
         except ValueError as exc:
             return self._oauth_html_error(str(exc))
         return _Response(302, b"", {"Location": location, "Content-Type": "text/html"})

@@ -242,7 +242,10 @@ class ZoomDouble:
     def _user_locked(self, email):
         user = self._users.get(email.lower())
         if user is None:
-            user = self._make_user(email)
+            # A new sandbox user is named after their address: hana.sato@ → Hana Sato.
+            words = re.split(r"[._+-]+", email.split("@")[0]) + ["User"]
+            first, last = (w.capitalize() or "Host" for w in words[:2])
+            user = self._make_user(email, first, last)
             self._users[email.lower()] = user
         return user
 
@@ -268,7 +271,9 @@ class ZoomDouble:
         if challenge and params.get("code_challenge_method") != "S256":
             raise ValueError("Unsupported code_challenge_method")
 
-    def _decide(self, url_or_params, allow):
+    def _decide(self, url_or_params, allow, email=None):
+        """The screen's answer; ``email``: who signed in there (a sandbox
+        user, created if new), else the authorizing user."""
         params = _params_from(url_or_params)
         self._check_authorize_params(params)
         if not allow:
@@ -278,8 +283,10 @@ class ZoomDouble:
             )
         code = secrets.token_urlsafe(24)
         with self._lock:
+            if email:
+                self._user_locked(email)
             self._codes[code] = {
-                "email": self._authorizing_email,
+                "email": (email or self._authorizing_email).lower(),
                 "redirect_uri": params["redirect_uri"],
                 "code_challenge": params.get("code_challenge") or None,
                 "issued_at": self.now(),

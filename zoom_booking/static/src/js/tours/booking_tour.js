@@ -165,6 +165,13 @@ registry.category("web_tour.tours").add("zoom_booking_cancel_asks_first", {
             run: "click",
         },
         {
+            content: "Tell the host why, on two lines",
+            trigger: ".o_booking_cancel_form textarea[name=reason]",
+            async run(helpers) {
+                await helpers.edit("Something came up.\nSorry!");
+            },
+        },
+        {
             content: "Confirm the cancellation",
             trigger: ".o_booking_cancel_confirm",
             run: "click",

@@ -38,3 +38,36 @@ registry.category("web_tour.tours").add("zoom_booking_dashboard_connect", {
         },
     ],
 });
+
+/** True when the element shows its whole text, not cut off. */
+function showsWhole(selector) {
+    const element = document.querySelector(selector);
+    return Boolean(element) && element.scrollWidth <= element.clientWidth + 1;
+}
+
+registry.category("web_tour.tours").add("zoom_booking_settings_urls", {
+    steps: () => [
+        {
+            content: "The URLs to copy into Zoom are on the Zoom Booking settings",
+            trigger: ".o_zoom_app_urls div[name=zoom_webhook_url]:contains(a-rather-long-company-name.example.co.jp/erp-prod/zoom_booking/webhook)",
+        },
+        {
+            content: "The Redirect URL shows whole, not cut off",
+            trigger: ".o_zoom_app_urls div[name=zoom_redirect_url] > div > span",
+            run() {
+                if (!showsWhole(".o_zoom_app_urls div[name=zoom_redirect_url] > div > span")) {
+                    throw new Error("The Redirect URL is cut off");
+                }
+            },
+        },
+        {
+            content: "The Webhook URL shows whole, not cut off",
+            trigger: ".o_zoom_app_urls div[name=zoom_webhook_url] > div > span",
+            run() {
+                if (!showsWhole(".o_zoom_app_urls div[name=zoom_webhook_url] > div > span")) {
+                    throw new Error("The Webhook URL is cut off");
+                }
+            },
+        },
+    ],
+});
