@@ -10,7 +10,11 @@ Checks, over real HTTP and SMTP:
   client's live bus in multi-worker mode);
 - every booking's confirmation reaches the SMTP server, host and guest, within
   a minute of the guest's answer, sent by the cron worker (nothing waits for
-  Odoo's hourly mail queue), with the Zoom link in the guest's mail.
+  Odoo's hourly mail queue), with the Zoom link in the guest's mail;
+- with the Website app installed (as on many production servers, and unlike
+  the test database), the public pages take the website's layout, follow the
+  guest's browser among the website's languages (Japanese), and the Zoom
+  connection's result page renders (no 500).
 
 Prints one JSON line of findings; exit status 0 when all hold, 1 otherwise,
 2 on a setup error.
@@ -25,9 +29,21 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as "python3 bench/deployment.py"
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import requests  # noqa: E402
 import websocket  # noqa: E402
 
-from bench.harness import Benchmark, SetupError, log, token_of  # noqa: E402
+from bench.harness import (  # noqa: E402
+    HOST_LOGIN,
+    HOST_PASSWORD,
+    HTTP_TIMEOUT,
+    Benchmark,
+    Guest,
+    SetupError,
+    log,
+    token_of,
+)
+
+JA_CONFIRM = "予約を確定する"  # "Confirm booking"
 
 MAIL_DEADLINE = 60  # seconds: "within a minute" of the booking
 
@@ -110,6 +126,65 @@ def check_mails(bench, count):
     }
 
 
+def check_website_pages(bench):
+    """The booking pages inside the website, in the guest's language."""
+    found = {}
+    page = requests.get(
+        f"{bench.base_url}/book/bench-zoom",
+        headers={"Accept-Language": "en"},
+        timeout=HTTP_TIMEOUT,
+    )
+    found["page_status"] = page.status_code
+    found["page_in_website_layout"] = (
+        "o_booking_on_website" in page.text and 'id="top"' in page.text
+    )
+    # French first (not a website language), then Japanese: Japanese it is.
+    page = requests.get(
+        f"{bench.base_url}/book/bench-zoom",
+        headers={"Accept-Language": "fr-FR,fr;q=0.9,ja;q=0.8,en;q=0.5"},
+        timeout=HTTP_TIMEOUT,
+    )
+    found["page_in_japanese"] = 'lang="ja-JP"' in page.text and JA_CONFIRM in page.text
+    guest = Guest(bench.base_url, "bench-zoom", "website")
+    (slot,) = bench.pool.take(1)
+    status, _elapsed, location, text = guest.book(slot)
+    found["booking_status"] = status
+    if status == 303:
+        mine = guest.session.get(bench.base_url + location, timeout=HTTP_TIMEOUT)
+        found["guest_page_status"] = mine.status_code
+        found["guest_page_in_website_layout"] = "o_booking_on_website" in mine.text
+    # The page Odoo shows when a Zoom connection fails, to a logged-in host.
+    host = requests.Session()
+    host.post(
+        f"{bench.base_url}/web/session/authenticate",
+        json={
+            "params": {
+                "db": bench.db_name,
+                "login": HOST_LOGIN,
+                "password": HOST_PASSWORD,
+            }
+        },
+        timeout=HTTP_TIMEOUT,
+    )
+    result = host.get(
+        f"{bench.base_url}/zoom_booking/oauth/callback?error=access_denied&state=x",
+        timeout=HTTP_TIMEOUT,
+    )
+    found["oauth_result_status"] = result.status_code
+    found["oauth_result_says"] = "Your Zoom account was not connected" in result.text
+    found["ok"] = (
+        found["page_status"] == 200
+        and found["page_in_website_layout"]
+        and found["page_in_japanese"]
+        and status == 303
+        and found.get("guest_page_status") == 200
+        and found.get("guest_page_in_website_layout")
+        and found["oauth_result_status"] == 400
+        and found["oauth_result_says"]
+    )
+    return found
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bookings", type=int, default=3)
@@ -125,6 +200,8 @@ def main(argv=None):
             db=args.db,
             sections="",
             odoo_log_level="warn",
+            modules=("website",),
+            japanese=True,
         )
     )
     try:
@@ -132,6 +209,7 @@ def main(argv=None):
         findings = {
             "websocket": check_websocket(bench),
             "mails": check_mails(bench, args.bookings),
+            "website": check_website_pages(bench),
         }
     except SetupError as exc:
         log(f"setup failed: {exc}")

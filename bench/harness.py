@@ -257,9 +257,13 @@ class Benchmark:
         log(f"SMTP server on {LOCAL}:{self.smtp.port}")
         write_conf(self.conf, cfg_db, data_dir, self.smtp.port)
         log(f"work dir {self.tmp}")
-        log(f"dropping and creating database {cfg_db}, installing zoom_booking")
+        modules = getattr(self.args, "modules", ())
+        log(
+            f"dropping and creating database {cfg_db}, installing "
+            + ", ".join(["zoom_booking", *modules])
+        )
         started = time.monotonic()
-        install_database(self.conf, cfg_db, self.tmp / "install.log")
+        install_database(self.conf, cfg_db, self.tmp / "install.log", modules=modules)
         log(f"installed in {time.monotonic() - started:.0f} s")
 
         self.double = ZoomDoubleProcess(free_port(), self.tmp / "zoom_double.log")
@@ -294,6 +298,14 @@ class Benchmark:
         cr, env = self.db.env_cursor()
         with cr:
             point_at_zoom(env, self.double.url, self.base_url)
+            if getattr(self.args, "japanese", False):
+                # Guests in Japanese: the language, its texts, on the website.
+                lang = env["res.lang"]._activate_lang("ja_JP")
+                env["ir.module.module"]._load_module_terms(
+                    ["web", "zoom_booking"], ["ja_JP"]
+                )
+                if "website" in env:
+                    env["website"].search([]).language_ids |= lang
             group_user = env.ref("base.group_user")
             users = env["res.users"].with_context(no_reset_password=True)
             host = users.create(

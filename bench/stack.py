@@ -294,8 +294,9 @@ class Db:
         self.odoo.sql_db.close_db(self.dbname)
 
 
-def install_database(conf, db, logfile, demo=False):
-    """Drop ``db`` and create it anew with zoom_booking installed."""
+def install_database(conf, db, logfile, demo=False, modules=()):
+    """Drop ``db`` and create it anew with zoom_booking (and ``modules``)
+    installed."""
     drop_database(db)
     install = subprocess.run(
         [
@@ -305,7 +306,7 @@ def install_database(conf, db, logfile, demo=False):
             "-d",
             db,
             "-i",
-            "zoom_booking",
+            ",".join(["zoom_booking", *modules]),
             *([] if demo else ["--without-demo=all"]),
             "--stop-after-init",
             "--log-level=warn",

@@ -43,3 +43,9 @@ def test_every_confirmation_is_delivered_within_a_minute(findings):
 
 def test_the_server_logged_no_error(findings):
     assert findings["server_errors"] == []
+
+
+def test_with_the_website_app_the_pages_take_the_websites_layout(findings):
+    """Booking page and the guest's page in the website's layout, Japanese from
+    the browser among the website's languages, the OAuth result page a 400."""
+    assert findings["website"]["ok"], findings["website"]

@@ -24,6 +24,7 @@
         "views/zoom_booking_menus.xml",
         "views/zoom_webhook_event_views.xml",
         "wizards/zoom_disconnect_wizard_views.xml",
+        "wizards/booking_reassign_wizard_views.xml",
     ],
     "demo": ["data/zoom_booking_demo.xml"],
     "assets": {

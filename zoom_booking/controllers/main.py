@@ -45,7 +45,13 @@ class ZoomConnectionController(http.Controller):
         return request.redirect(start["authorize_url"], local=False)
 
     @http.route(
-        "/zoom_booking/oauth/callback", type="http", auth="user", methods=["GET"]
+        "/zoom_booking/oauth/callback",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        # Its page is a frontend page: with the Website app, a website's.
+        website=True,
+        multilang=False,
     )
     def zoom_oauth_callback(self, code=None, state=None, error=None, **kwargs):
         """Zoom sends the browser back here after its authorization screen."""
@@ -101,8 +107,12 @@ class BookingController(http.Controller):
         return request.render(template, values, status=status)
 
     def _languages(self):
-        """The installed languages, each with the link that switches to it."""
-        installed = request.env["res.lang"].get_installed()
+        """The pages' languages (the installed ones, or the website's), each
+        with the link that switches to it."""
+        installed = [
+            (code, lang.name)
+            for code, lang in request.env["res.lang"]._get_frontend().items()
+        ]
         if len(installed) < 2:
             return []
         here = request.httprequest.full_path.rstrip("?")
@@ -179,7 +189,7 @@ class BookingController(http.Controller):
         cookie remembers the choice, then back to the page (``next``)."""
         back = kw.get("next") or ""
         target = back if back.startswith("/book/") else "/"
-        if code in dict(request.env["res.lang"].get_installed()):
+        if code in request.env["res.lang"]._get_frontend():
             # On the future response: Odoo sets the page's language there too.
             request.future_response.set_cookie(
                 "frontend_lang", code, max_age=365 * 24 * 3600

@@ -4,6 +4,8 @@ from . import (
     booking_guest_mixin,
     booking_calendar,
     booking_calendar_availability,
+    booking_question,
+    booking_answer,
     calendar_event,
     ir_http,
     res_config_settings,

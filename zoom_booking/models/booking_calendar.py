@@ -9,6 +9,7 @@ When the host is free lives in ``booking.slot.mixin`` (slot maths in
 import re
 
 import pytz
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
@@ -65,6 +66,32 @@ class BookingCalendar(models.Model):
         default=lambda self: self.env.user,
         domain=[("share", "=", False)],
         index=True,
+    )
+    host_ids = fields.Many2many(
+        "res.users",
+        "booking_calendar_host_rel",
+        "calendar_id",
+        "user_id",
+        "Hosts",
+        compute="_compute_host_ids",
+        store=True,
+        precompute=True,
+        readonly=False,
+        domain=[("share", "=", False)],
+        help="Who takes this calendar's bookings, with the owner (Host) first.",
+    )
+    assignment = fields.Selection(
+        [
+            ("single", "One host"),
+            ("round_robin", "Round robin: each booking to one free host"),
+            ("collective", "Collective: every host attends"),
+        ],
+        required=True,
+        default="single",
+        help="One host: the owner takes every booking. Round robin: a time is "
+        "free when any host is; each booking goes to the free host with the "
+        "fewest upcoming bookings of this calendar. Collective: a time is free "
+        "only when every host is, and all attend; the meeting is the owner's.",
     )
     tz = fields.Selection(
         _tz_get,
@@ -127,6 +154,18 @@ class BookingCalendar(models.Model):
         default="none",
         help="What a booking gets when the host's Zoom account is not connected.",
     )
+    question_ids = fields.One2many(
+        "booking.question",
+        "calendar_id",
+        "Questions",
+        copy=True,
+        help="Your own questions on the booking form, after name, email, "
+        "phone and notes.",
+    )
+    questions_in_zoom_agenda = fields.Boolean(
+        "Answers in the Zoom agenda",
+        help="The guest's answers are also written in the Zoom meeting's agenda.",
+    )
     zoom_waiting_room = fields.Boolean(
         "Waiting room",
         default=True,
@@ -179,6 +218,9 @@ class BookingCalendar(models.Model):
         "Upcoming bookings", compute="_compute_upcoming_booking_count"
     )
     zoom_warning = fields.Char(compute="_compute_zoom_warning")
+    team_zoom_states = fields.Html(
+        "Hosts' Zoom", compute="_compute_team_zoom_states", sanitize=True
+    )
     host_is_me = fields.Boolean(compute="_compute_host_is_me")
 
     _sql_constraints = [
@@ -187,6 +229,20 @@ class BookingCalendar(models.Model):
     ]
 
     # -------------------------------------------------------------- computes
+    @api.depends("host_id")
+    def _compute_host_ids(self):
+        for calendar in self:
+            calendar.host_ids |= calendar.host_id
+
+    def _team_hosts(self):
+        """The hosts taking this calendar's bookings, in the team's order: the
+        owner first, then the others as listed (by name)."""
+        self.ensure_one()
+        calendar = self.sudo()
+        if calendar.assignment == "single":
+            return calendar.host_id
+        return calendar.host_id | (calendar.host_ids - calendar.host_id)
+
     @api.depends("host_id")
     def _compute_tz(self):
         # A host without a timezone: the browser's (the web client sends it in
@@ -249,9 +305,14 @@ class BookingCalendar(models.Model):
         so the public page promises nothing it won't give."""
         self.ensure_one()
         provider = self.online_meeting_provider
-        if (
-            provider == "zoom"
-            and self.sudo().host_id.zoom_connection_state == "not_connected"
+        if provider != "zoom":
+            return provider
+        # Round robin gives a connected host the booking whenever one is free.
+        organizers = (
+            self._team_hosts() if self.assignment == "round_robin" else self.host_id
+        )
+        if all(
+            host.sudo().zoom_connection_state == "not_connected" for host in organizers
         ):
             return self.zoom_fallback
         return provider
@@ -274,11 +335,42 @@ class BookingCalendar(models.Model):
         for calendar in self:
             calendar.upcoming_booking_count = counts.get(calendar.id, 0)
 
-    @api.depends("online_meeting_provider", "host_id")
+    @api.depends("host_ids", "assignment")
+    def _compute_team_zoom_states(self):
+        labels = dict(
+            self.env["res.users"]
+            ._fields["zoom_connection_state"]
+            ._description_selection(self.env)
+        )
+        for calendar in self:
+            items = Markup("").join(
+                Markup(
+                    '<li class="o_booking_host_state o_booking_host_%s">'
+                    '<i class="fa fa-circle me-1 %s" title="%s"/>%s: %s</li>'
+                )
+                % (
+                    state,
+                    "text-success" if state == "connected" else "text-warning",
+                    labels[state],
+                    host.name,
+                    labels[state],
+                )
+                for host in calendar._team_hosts()
+                for state in [host.sudo().zoom_connection_state]
+            )
+            calendar.team_zoom_states = (
+                Markup('<ul class="list-unstyled mb-0">%s</ul>') % items
+            )
+
+    @api.depends("online_meeting_provider", "host_id", "host_ids", "assignment")
     def _compute_zoom_warning(self):
         for calendar in self:
             warning = False
-            if calendar.online_meeting_provider == "zoom":
+            if calendar.online_meeting_provider == "zoom" and (
+                calendar.assignment != "single"
+            ):
+                warning = calendar._team_zoom_warning()
+            elif calendar.online_meeting_provider == "zoom":
                 state = calendar.host_id.sudo().zoom_connection_state
                 if state == "needs_reconnect":
                     warning = _(
@@ -294,14 +386,34 @@ class BookingCalendar(models.Model):
                     )
             calendar.zoom_warning = warning
 
+    def _team_zoom_warning(self):
+        """A team calendar's warning: which hosts' bookings get no Zoom meeting
+        (round robin: every host's own; collective: the owner's holds all)."""
+        self.ensure_one()
+        organizers = (
+            self._team_hosts() if self.assignment == "round_robin" else self.host_id
+        )
+        troubled = organizers.filtered(
+            lambda h: h.sudo().zoom_connection_state != "connected"
+        )
+        if not troubled:
+            return False
+        return _(
+            "Zoom is not connected for %(hosts)s: their bookings get no Zoom "
+            "meeting until they connect (or reconnect) it.",
+            hosts=", ".join(troubled.mapped("name")),
+        )
+
     @api.depends_context("uid")
     def _compute_host_is_me(self):
         for calendar in self:
-            calendar.host_is_me = calendar.host_id == self.env.user
+            calendar.host_is_me = self.env.user in calendar._team_hosts()
 
     def action_zoom_connect(self):
-        """The dashboard's Connect button: the host connects their own Zoom."""
+        """The dashboard's Connect button: a host connects their own Zoom."""
         self.ensure_one()
+        if self.env.user in self._team_hosts():
+            return self.env.user.action_zoom_connect()
         return self.host_id.action_zoom_connect()
 
     # -------------------------------------------------------------- constraints
@@ -465,20 +577,38 @@ class BookingCalendar(models.Model):
             "action_url": action_url,
             "timezones": pytz.common_timezones,
             "field_limits": FIELD_LIMITS,
+            "questions": calendar.question_ids,
         }
 
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._check_host_change(vals.get("host_id", self.env.uid))
-        return super().create(vals_list)
+        calendars = super().create(vals_list)
+        calendars._check_team_change({})
+        return calendars
 
     def write(self, vals):
         if "host_id" in vals:
             for calendar in self:
                 if calendar.host_id.id != vals["host_id"]:
                     self._check_host_change(vals["host_id"])
-        return super().write(vals)
+        before = {c.id: c.host_ids for c in self} if "host_ids" in vals else None
+        result = super().write(vals)
+        if before is not None or "host_id" in vals:
+            self._check_team_change(before or {})
+        return result
+
+    def _check_team_change(self, before):
+        """The owner is always one of the hosts; only a booking manager adds
+        someone else to a team (their bookings would make meetings in that
+        person's Zoom account). ``before``: ``{calendar id: hosts}``."""
+        for calendar in self:
+            if calendar.host_id not in calendar.host_ids:
+                calendar.host_ids |= calendar.host_id
+            added = calendar.host_ids - before.get(calendar.id, calendar.host_id)
+            for host in added - self.env.user:
+                self._check_host_change(host.id)
 
     @api.model
     def _check_host_change(self, host_id):
@@ -502,6 +632,16 @@ class BookingCalendar(models.Model):
         for calendar in self:
             if calendar.host_id != user:
                 raise AccessError(_("Only the host can manage this booking calendar."))
+
+    def _clean_answers(self, values):
+        """The guest's answers to this calendar's questions, from the form's
+        ``question_<id>`` fields, checked: ``[(question, answer)]``, or
+        BookingError with the guest's message."""
+        self.ensure_one()
+        return [
+            (question, question._clean_answer(values.get(question._field_name())))
+            for question in self.sudo().question_ids
+        ]
 
     def _zoom_meeting_settings(self):
         """The ``settings`` of the Zoom meetings of this calendar's bookings."""

@@ -98,11 +98,13 @@ class BookingGuestMixin(models.AbstractModel):
         if not calendar.is_published or not calendar.active:
             raise BookingError(_("This booking calendar is not available."))
         guest = clean_guest_values(self.env, values)
+        guest["answers"] = calendar._clean_answers(values)
         guest["client_address"] = (client_address or "")[:64] or False
         calendar._check_booking_limits(guest)
         with self.env.cr.savepoint():
             calendar._lock_host()
-            start = calendar._check_start(start)
+            start, free_hosts = calendar._check_start_hosts(start)
+            hosts = calendar._booking_hosts_for(start, free_hosts)
             partner = calendar._find_or_create_guest_partner(
                 guest["name"],
                 guest["email"],
@@ -111,8 +113,50 @@ class BookingGuestMixin(models.AbstractModel):
                 # The language of the page the guest booked on.
                 self.env.lang,
             )
-            event = calendar._create_booking_event(start, guest, partner)
+            event = calendar._create_booking_event(start, guest, partner, hosts)
         return event
+
+    def _booking_hosts_for(self, start, free_hosts):
+        """Who takes a booking at ``start``, the organizer first: the owner; on
+        a round-robin calendar one free host (:meth:`_round_robin_host`); on a
+        collective one, every host."""
+        self.ensure_one()
+        if self.assignment == "round_robin":
+            return self._round_robin_host(start, free_hosts)
+        return free_hosts
+
+    def _round_robin_host(self, start, free_hosts):
+        """The free host with the fewest upcoming bookings of this calendar
+        (from now to the booking horizon), ties broken by the team's order. On
+        a Zoom calendar, hosts who can have the Zoom meeting come first: one
+        whose Zoom is not connected gets the booking only when no connected
+        host is free."""
+        self.ensure_one()
+        candidates = free_hosts
+        if self.online_meeting_provider == "zoom":
+            zoom_ready = free_hosts.filtered(
+                lambda h: h.sudo().zoom_connection_state != "not_connected"
+            )
+            candidates = zoom_ready or free_hosts
+        now = fields.Datetime.now()
+        groups = (
+            self.env["calendar.event"]
+            .sudo()
+            ._read_group(
+                [
+                    ("booking_calendar_id", "=", self.id),
+                    ("booking_state", "=", "confirmed"),
+                    ("user_id", "in", candidates.ids),
+                    ("start", ">=", now),
+                    ("start", "<", now + timedelta(days=self.max_days_ahead)),
+                ],
+                ["user_id"],
+                ["__count"],
+            )
+        )
+        count_of = {user.id: count for user, count in groups}
+        order = {host.id: index for index, host in enumerate(candidates)}
+        return min(candidates, key=lambda h: (count_of.get(h.id, 0), order[h.id]))
 
     def _check_booking_limits(self, guest):
         """Refuse a booking beyond the limits set in Settings: confirmed
@@ -155,9 +199,12 @@ class BookingGuestMixin(models.AbstractModel):
             >= limit
         )
 
-    def _create_booking_event(self, start, guest, partner):
+    def _create_booking_event(self, start, guest, partner, hosts=None):
+        """The booking's event: organized by the first of ``hosts`` (the owner
+        by default), every one of them attending with the guest."""
         self.ensure_one()
-        host = self.host_id
+        hosts = hosts or self.host_id
+        host = hosts[0]
         vals = {
             "name": _(
                 "%(calendar)s with %(guest)s", calendar=self.name, guest=guest["name"]
@@ -165,7 +212,7 @@ class BookingGuestMixin(models.AbstractModel):
             "start": start,
             "stop": start + timedelta(minutes=self.duration),
             "user_id": host.id,
-            "partner_ids": [fields.Command.set((host.partner_id | partner).ids)],
+            "partner_ids": [fields.Command.set((hosts.partner_id | partner).ids)],
             "show_as": "busy",
             "privacy": self.booking_privacy,
             "description": html2plaintext(self.description or "") and self.description,
@@ -179,6 +226,17 @@ class BookingGuestMixin(models.AbstractModel):
             "booking_guest_tz": guest["tz"],
             "booking_guest_partner_id": partner.id,
             "booking_guest_address": guest["client_address"],
+            "booking_answer_ids": [
+                fields.Command.create(
+                    {
+                        "question_id": question.id,
+                        "sequence": index,
+                        "question": question.name,
+                        "value": answer,
+                    }
+                )
+                for index, (question, answer) in enumerate(guest.get("answers", []))
+            ],
         }
         # Created as the host, so the organizer's defaults are the host's, not the
         # public user's; sudo because the guest has no rights on calendar.event.
@@ -207,9 +265,11 @@ class BookingGuestMixin(models.AbstractModel):
         event._booking_send_mail("confirmed")
 
     def _online_meeting_zoom(self, event):
-        provider = self._guest_provider()
-        if provider != "zoom":
+        # The organizer's own Zoom account: the assigned host's on a round-robin
+        # calendar, the owner's on a collective one.
+        host = event.user_id
+        if host.sudo().zoom_connection_state == "not_connected":
             # Host not connected: the fallback, as the public page promised.
-            return self._give_online_meeting(event, provider)
+            return self._give_online_meeting(event, self.zoom_fallback)
         # Its confirmation mail waits for Zoom's first answer.
-        event._zoom_plan_create(self.host_id)
+        event._zoom_plan_create(host)

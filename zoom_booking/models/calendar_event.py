@@ -60,6 +60,18 @@ class CalendarEvent(models.Model):
     booking_guest_phone = fields.Char("Guest phone", readonly=True, copy=False)
     booking_guest_notes = fields.Text("Guest notes", readonly=True, copy=False)
     booking_guest_tz = fields.Char("Guest timezone", readonly=True, copy=False)
+    booking_answer_ids = fields.One2many(
+        "booking.answer",
+        "event_id",
+        "Answers",
+        readonly=True,
+        copy=False,
+        help="The guest's answers to the booking calendar's questions.",
+    )
+    booking_is_team = fields.Boolean(
+        compute="_compute_booking_is_team",
+        help="The booking is of a calendar with several hosts.",
+    )
     booking_cancel_reason = fields.Text(
         "Cancellation reason",
         readonly=True,
@@ -240,6 +252,92 @@ class CalendarEvent(models.Model):
             )
         return True
 
+    @api.depends("booking_calendar_id.assignment")
+    def _compute_booking_is_team(self):
+        for event in self:
+            event.booking_is_team = (
+                event.sudo().booking_calendar_id.assignment == "round_robin"
+            )
+
+    def action_booking_reassign(self):
+        """Back-end button: a booking manager gives the booking to another host."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Give to another host"),
+            "res_model": "booking.reassign.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_event_id": self.id},
+        }
+
+    def _booking_reassign(self, new_host):
+        """Give this round-robin booking to ``new_host``, another host of its
+        calendar free at its time: the event moves to their calendar, and its
+        Zoom meeting to their own Zoom account (made there after commit, the
+        old one deleted from the old host's), the guest getting the new link.
+
+        :raise AccessError: unless a booking manager asks
+        :raise UserError: with the reason it can't be done now
+        """
+        self.ensure_one()
+        if not self.env.su and not self.env.user.has_group(
+            "zoom_booking.group_booking_manager"
+        ):
+            raise AccessError(
+                _("Only a booking manager can give a booking to another host.")
+            )
+        event = self.sudo()
+        calendar = event.booking_calendar_id
+        old_host = event.user_id
+        if calendar.assignment != "round_robin":
+            raise UserError(_("Only a round-robin booking goes to another host."))
+        if event.booking_state != "confirmed" or not event._booking_can_change():
+            raise UserError(_("Only a confirmed booking still to come can move."))
+        if new_host not in calendar._team_hosts() or new_host == old_host:
+            raise UserError(_("Choose another host of this booking calendar."))
+        if event.zoom_job_ids:
+            raise UserError(
+                _("Zoom is still busy with this booking: try again in a minute.")
+            )
+        calendar._lock_host()
+        free = calendar._free_hosts_at(
+            event.start, exclude_event=event, hosts=calendar._team_hosts()
+        )
+        if new_host not in free:
+            raise UserError(_("%s is not free at this time.", new_host.name))
+        meeting = (event.zoom_host_id, event.zoom_meeting_id, event.zoom_reference)
+        sync = event.with_context(zoom_booking_sync=True)
+        sync.write(
+            {
+                "user_id": new_host.id,
+                "partner_ids": [
+                    fields.Command.unlink(old_host.partner_id.id),
+                    fields.Command.link(new_host.partner_id.id),
+                ],
+            }
+        )
+        if meeting[1]:
+            # The old meeting lives in the old host's Zoom: deleted there.
+            job = (
+                self.env["zoom.meeting.job"]
+                .sudo()
+                .create(
+                    {
+                        "host_id": meeting[0].id,
+                        "work": "delete",
+                        "meeting_id": meeting[1],
+                        "reference": meeting[2],
+                        "next_attempt": fields.Datetime.now(),
+                    }
+                )
+            )
+            job._run_after_commit()
+            sync.write(dict(event._zoom_cleared_values(), zoom_link_mailed=False))
+        if calendar.online_meeting_provider == "zoom":
+            calendar._online_meeting_zoom(event)
+        return True
+
     def _booking_guest_cancel(self, reason=None):
         """Cancel from the guest's link: only a confirmed booking not started
         yet; ``reason``, optional, is for the host."""
@@ -338,6 +436,7 @@ class CalendarEvent(models.Model):
             "booking_guest_notes",
             "booking_guest_tz",
             "booking_cancel_reason",
+            "booking_answer_ids",
             "booking_guest_address",
             "booking_guest_partner_id",
             "booking_confirmation_mailed",
@@ -432,6 +531,12 @@ class CalendarEvent(models.Model):
             topic = self.name or _("Meeting")
         reference = self._zoom_reference()
         notes = self.booking_guest_notes or html2plaintext(self.description or "")
+        if calendar.questions_in_zoom_agenda and self.booking_answer_ids:
+            answers = "\n".join(
+                f"{answer.question}: {answer.value or ''}"
+                for answer in self.booking_answer_ids
+            )
+            notes = f"{notes}\n\n{answers}" if notes else answers
         agenda = notes[: 2000 - len(reference) - 2].strip()
         body = {
             "topic": topic[:200],
@@ -443,9 +548,36 @@ class CalendarEvent(models.Model):
         }
         if calendar:
             body["settings"] = calendar._zoom_meeting_settings()
+            alternative_hosts = self._zoom_alternative_hosts(host)
+            if alternative_hosts:
+                body["settings"]["alternative_hosts"] = ";".join(alternative_hosts)
         if passcode:
             body["password"] = passcode
         return body
+
+    def _zoom_alternative_hosts(self, host):
+        """The Zoom emails of a collective booking's other hosts who can start
+        its meeting: those connected with a Zoom user of ``host``'s own Zoom
+        account, the only ones Zoom accepts. The others join by the link, as
+        the guest does."""
+        self.ensure_one()
+        calendar = self.booking_calendar_id
+        if calendar.assignment != "collective":
+            return []
+        account = host._zoom_connection().zoom_account_id
+        emails = []
+        for other in calendar._team_hosts() - host:
+            if other.partner_id not in self.partner_ids:
+                continue
+            connection = other._zoom_connection()
+            if (
+                account
+                and connection.state == "connected"
+                and connection.zoom_account_id == account
+                and connection.zoom_email
+            ):
+                emails.append(connection.zoom_email)
+        return emails
 
     def _zoom_values_from_meeting(self, meeting):
         """The event's values from Zoom's answer about its meeting."""
@@ -486,7 +618,9 @@ class CalendarEvent(models.Model):
         for event in self.sudo().with_context(active_test=False):
             if not event.booking_calendar_id and purpose != "zoom_link":
                 continue
-            recipients = event.booking_guest_partner_id | event.user_id.partner_id
+            recipients = (
+                event.booking_guest_partner_id | event._booking_hosts().partner_id
+            )
             attendees = event.attendee_ids.filtered(
                 lambda a, recipients=recipients: a.partner_id in recipients
             )
@@ -518,6 +652,18 @@ class CalendarEvent(models.Model):
             if values:
                 event.with_context(zoom_booking_sync=True).write(values)
         self._booking_wake_mail_queue()
+
+    def _booking_hosts(self):
+        """The booking's hosts: its organizer, and on a collective calendar
+        every host of the team who attends."""
+        self.ensure_one()
+        calendar = self.booking_calendar_id
+        hosts = self.user_id
+        if calendar.assignment == "collective":
+            hosts |= calendar._team_hosts().filtered(
+                lambda h: h.partner_id in self.partner_ids
+            )
+        return hosts
 
     def _booking_post_mail(self, template, attendee, invitation):
         """Mail ``template`` to one attendee, through the event's chatter: the

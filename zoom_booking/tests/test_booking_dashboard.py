@@ -2,6 +2,7 @@
 which are in trouble."""
 
 from odoo.exceptions import AccessError
+from odoo.fields import Command
 from odoo.tests import tagged
 
 from .test_zoom_meeting import ZoomMeetingCase
@@ -23,6 +24,14 @@ class TestBookingDashboard(ZoomMeetingCase):
             name="Discuss call",
             slug="zb-discuss",
             online_meeting_provider="discuss",
+        )
+        self.create_booking_calendar(
+            self.host,
+            name="Team call",
+            slug="zb-team-call",
+            online_meeting_provider="zoom",
+            assignment="round_robin",
+            host_ids=[Command.set((self.host | self.other_host).ids)],
         )
         self.start_tour(
             "/odoo/action-zoom_booking.action_booking_calendar_dashboard",

@@ -11,6 +11,11 @@ from .common import BookingCalendarMixin, ZoomBookingCase, make_user
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BOOKING_MAIL_LAYOUT = "zoom_booking.mail_notification_booking"
+# A 1x1 PNG, as a company's logo.
+LOGO_PNG = (
+    b"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAW"
+    b"jR9awAAAABJRU5ErkJggg=="
+)
 
 
 class BookingHttpCase(BookingCalendarMixin, ZoomBookingCase):
@@ -385,6 +390,30 @@ class TestTheGuestsPages(BookingHttpCase):
     def setUp(self):
         super().setUp()
         self.connect_host_zoom()
+
+    def test_the_pages_carry_the_name_and_logo_of_the_hosts_company(self):
+        company = self.host.company_id
+        company.write({"name": "Yamada Trading", "logo": LOGO_PNG})
+        pages = [f"/book/{self.calendar.slug}"]
+        self.book(self.next_slot())
+        booking = self.bookings()
+        pages += [booking._booking_path(), booking._booking_path("reschedule")]
+        on_website = "website" in self.env
+        for path in pages:
+            page = self.url_open(path).text
+            if on_website:
+                # The website's own header and footer frame the page instead.
+                self.assertIn("o_booking_on_website", page, path)
+                self.assertIn('id="top"', page, path)
+                continue
+            self.assertIn(
+                'class="fw-bold o_booking_company_name">Yamada Trading<', page
+            )
+            self.assertIn(f'src="/logo.png?company={company.id}"', page, path)
+            self.assertIn("o_booking_company_footer", page, path)
+        logo = self.url_open(f"/logo.png?company={company.id}")
+        self.assertEqual(logo.status_code, 200)
+        self.assertEqual(logo.headers["Content-Type"], "image/png")
 
     def test_the_confirmation_says_where_the_mail_went_and_adds_to_calendars(self):
         start = self.next_slot()

@@ -9,13 +9,18 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import SUPERUSER_ID, api
+from odoo.fields import Command
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from ..exceptions import SlotTakenError
 from .common import BookingCalendarMixin
+
+DEADLOCKS = []
 
 
 def retrying(func, env, tries=5):
@@ -35,7 +40,9 @@ def retrying(func, env, tries=5):
             env.cr.postcommit.clear()
             env.cr.commit()
             return result
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as exc:
+            if isinstance(exc, psycopg2.errors.DeadlockDetected):
+                DEADLOCKS.append(exc)
             env.cr.rollback()
             env.transaction.clear()
             if attempt == tries - 1:
@@ -135,3 +142,149 @@ class TestBookingRace(BookingCalendarMixin, TransactionCase):
             self.assertFalse(
                 env["res.partner"].search([("email", "=", self.emails[loser])])
             )
+
+
+@tagged("post_install", "-at_install")
+class TestTeamRace(BookingCalendarMixin, TransactionCase):
+    """Twenty guests race for one slot of a three-host round-robin calendar,
+    while others book a second team sharing two of its hosts, listed in the
+    other order: each host gets one booking, everyone else a clear refusal,
+    and no transaction waits on another in a cycle."""
+
+    GUESTS = 24  # 20 for the round-robin slot, 4 for the other team
+
+    def setUp(self):
+        super().setUp()
+        tag = secrets.token_hex(4)
+        self.emails = [f"team.racer{i}.{tag}@example.com" for i in range(self.GUESTS)]
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            users = env["res.users"].with_context(no_reset_password=True)
+            hosts = users.create(
+                [
+                    {"name": f"Racing host {i}", "login": f"zb_racer_{i}_{tag}"}
+                    for i in range(3)
+                ]
+            )
+            self.host_ids = hosts.ids
+            team = self.create_booking_calendar(
+                hosts[0],
+                env=env,
+                all_week=True,
+                slug=f"zb-team-race-{tag}",
+                assignment="round_robin",
+                host_ids=[Command.set(hosts.ids)],
+            )
+            # The same two hosts, owner and team listed the other way round.
+            other = self.create_booking_calendar(
+                hosts[2],
+                env=env,
+                all_week=True,
+                slug=f"zb-team-race-b-{tag}",
+                assignment="collective",
+                host_ids=[Command.set(hosts[1:].ids)],
+            )
+            self.calendar_ids = [team.id, other.id]
+        self.addCleanup(self.cleanup)
+
+    def cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
+            events = env["calendar.event"].search(
+                [("booking_calendar_id", "in", self.calendar_ids)]
+            )
+            partners = events.booking_guest_partner_id
+            events.unlink()
+            env["booking.calendar"].browse(self.calendar_ids).unlink()
+            env["mail.mail"].search([("recipient_ids", "in", partners.ids)]).unlink()
+            partners.unlink()
+            env["res.users"].browse(self.host_ids).unlink()
+
+    def race(self, plan):
+        """Run the guests of ``plan`` (``[(calendar id, start)]``) at once;
+        their results, in order."""
+        barrier = threading.Barrier(len(plan), timeout=60)
+        results = [None] * len(plan)
+        cursors = [self.registry.cursor() for _item in plan]
+        envs = [api.Environment(cr, SUPERUSER_ID, {}) for cr in cursors]
+
+        def guest(index):
+            env = envs[index]
+            calendar_id, start = plan[index]
+            calendar = env["booking.calendar"].browse(calendar_id)
+            first_try = [True]
+
+            def book():
+                calendar.slug  # noqa: B018 pylint: disable=pointless-statement
+                if first_try[0]:
+                    first_try[0] = False
+                    barrier.wait()
+                return calendar._book_slot(
+                    start,
+                    {
+                        "name": f"Racer {index}",
+                        "email": self.emails[index],
+                        "tz": "UTC",
+                    },
+                ).id
+
+            try:
+                results[index] = ("booked", retrying(book, env, tries=40))
+            except SlotTakenError as exc:
+                results[index] = ("taken", exc.args[0])
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                results[index] = ("error", repr(exc))
+            finally:
+                env.cr.commit()
+                env.cr.close()
+
+        threads = [threading.Thread(target=guest, args=(i,)) for i in range(len(plan))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertFalse([r for r in results if r is None or r[0] == "error"], results)
+        for kind, message in results:
+            if kind == "taken":
+                self.assertIn("just taken", message)
+        return results
+
+    def events_at(self, start):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            return [
+                (event.booking_calendar_id.id, event.partner_ids.user_ids.ids)
+                for event in env["calendar.event"].search(
+                    [
+                        ("booking_calendar_id", "in", self.calendar_ids),
+                        ("start", "=", start),
+                    ]
+                )
+            ]
+
+    @mute_logger("odoo.sql_db")  # the losers' serialization failures, retried
+    def test_twenty_guests_one_slot_three_hosts(self):
+        start = self.next_slot(days=2)
+        results = self.race([(self.calendar_ids[0], self.iso(start))] * 20)
+        kinds = [r[0] for r in results]
+        self.assertEqual((kinds.count("booked"), kinds.count("taken")), (3, 17))
+        hosts = [users for _calendar, users in self.events_at(start)]
+        self.assertEqual(sorted(u for users in hosts for u in users), self.host_ids)
+
+    @mute_logger("odoo.sql_db")
+    def test_two_teams_sharing_hosts_never_double_book_nor_deadlock(self):
+        start = self.next_slot(days=3)
+        DEADLOCKS.clear()
+        plan = [(self.calendar_ids[index % 2], self.iso(start)) for index in range(20)]
+        results = self.race(plan)
+        busy = [u for _calendar, users in self.events_at(start) for u in users]
+        # No host in two bookings at once, and no host left free while a
+        # guest was refused: either the collective booking holds two hosts
+        # and the round robin the third, or the round robin all three.
+        self.assertEqual(len(busy), len(set(busy)), busy)
+        self.assertEqual(sorted(busy), self.host_ids)
+        self.assertEqual(
+            sum(r[0] == "booked" for r in results),
+            len(self.events_at(start)),
+        )
+        self.assertEqual(DEADLOCKS, [])

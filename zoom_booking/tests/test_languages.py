@@ -112,3 +112,30 @@ class TestGuestLanguage(BookingHttpCase):
         self.assertEqual(booking.booking_guest_name, "山田 花子")
         mail = self.guest_mail(booking, "hanako@example.jp")
         self.assertTrue(mail.subject.startswith(JA_SUBJECT), mail.subject)
+
+    def test_a_japanese_host_reads_why_a_japanese_guest_cancelled(self):
+        self.host.lang = "ja_JP"
+        headers = {"Accept-Language": "ja"}
+        page = self.url_open(f"/book/{self.calendar.slug}", headers=headers)
+        self.book(
+            self.next_slot(),
+            email="hanako@example.jp",
+            headers=headers,
+            csrf=CSRF_RE.search(page.text).group(1),
+        )
+        booking = self.bookings()
+        page = self.url_open(booking._booking_path(), headers=headers).text
+        self.assertIn("ホストへのメッセージ（任意）", page)  # "A message for the host"
+        response = self.url_open(
+            booking._booking_path("cancel"),
+            data={"csrf_token": CSRF_RE.search(page).group(1), "reason": "急用です"},
+            headers=headers,
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.env.cr.postcommit.run()
+        mails = self.mails_of(booking, "予約キャンセル")
+        to_host = mails.filtered(lambda m: m.recipient_ids == self.host.partner_id)
+        self.assertIn("理由", to_host.body_html)  # "Reason"
+        self.assertIn("急用です", to_host.body_html)
+        self.assertNotIn("急用です", (mails - to_host).body_html)

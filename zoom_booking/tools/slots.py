@@ -139,3 +139,13 @@ def parse_utc(value):
 def format_utc(value):
     """A naive UTC datetime as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def combine_slots(slots_of_hosts, every_host=False):
+    """The team's free slot starts, sorted: those free for any host (round
+    robin), or for every host (``every_host``: collective)."""
+    sets = [set(slots) for slots in slots_of_hosts]
+    if not sets:
+        return []
+    combined = set.intersection(*sets) if every_host else set.union(*sets)
+    return sorted(combined)

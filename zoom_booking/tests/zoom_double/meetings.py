@@ -301,6 +301,17 @@ class MeetingRoutes:
         double._daily[key] = used + 1
         return None
 
+    def _alternative_hosts_refused_locked(self, user, fields):
+        emails = fields.get("settings", {}).get("alternative_hosts") or ""
+        email = self.double._alternative_hosts_refused_locked(user, emails)
+        if email is None:
+            return None
+        # Zoom accepts as alternative hosts only users of the host's own
+        # account (its web page says "not part of the same account").
+        return _zoom_error(
+            400, 1114, f"Alternative host is not in this account: {email}."
+        )
+
     def _create_meeting(self, user, user_id, query, body):
         if not self._is_self(user, user_id):
             return _zoom_error(404, 1001, f"User does not exist: {user_id}.")
@@ -319,6 +330,9 @@ class MeetingRoutes:
             meeting_id = random.randint(80000000000, 99999999999)
             while meeting_id in double._meetings:
                 meeting_id = random.randint(80000000000, 99999999999)
+            refused = self._alternative_hosts_refused_locked(user, fields)
+            if refused:
+                return refused
             account = double._user_settings_locked(user["email"])
             if "password" in fields:
                 refused = self._passcode_refused_locked(user, fields["password"])
@@ -452,6 +466,9 @@ class MeetingRoutes:
                 )
             if errors:
                 return _validation_failed(errors)
+            refused = self._alternative_hosts_refused_locked(user, fields)
+            if refused:
+                return refused
             if "password" in fields:
                 refused = self._passcode_refused_locked(user, fields["password"])
                 if refused:

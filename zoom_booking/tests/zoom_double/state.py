@@ -198,9 +198,20 @@ class ZoomDouble:
             "user_created_at": "2024-01-01T00:00:00Z",
         }
 
-    def add_user(self, email, first_name="Host", last_name="User", timezone="UTC"):
+    def add_user(
+        self,
+        email,
+        first_name="Host",
+        last_name="User",
+        timezone="UTC",
+        same_account_as=None,
+    ):
+        """A Zoom user; ``same_account_as``: a user's email whose Zoom account
+        this one joins (each user has an account of their own otherwise)."""
         user = self._make_user(email, first_name, last_name, timezone)
         with self._lock:
+            if same_account_as:
+                user["account_id"] = self._users[same_account_as.lower()]["account_id"]
             self._users[email.lower()] = user
             return dict(user)
 
@@ -248,6 +259,15 @@ class ZoomDouble:
             user = self._make_user(email, first, last)
             self._users[email.lower()] = user
         return user
+
+    def _alternative_hosts_refused_locked(self, host, emails):
+        """Zoom's answer to alternative hosts outside the host's account (an
+        alternative host must be a user of the same Zoom account), or None."""
+        for email in filter(None, (e.strip() for e in emails.split(";"))):
+            other = self._users.get(email.lower())
+            if other is None or other["account_id"] != host["account_id"]:
+                return email
+        return None
 
     def set_authorizing_user(self, email):
         """Who "logs in" at /oauth/authorize from now on (created if unknown)."""

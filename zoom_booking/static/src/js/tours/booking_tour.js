@@ -183,3 +183,46 @@ registry.category("web_tour.tours").add("zoom_booking_cancel_asks_first", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("zoom_booking_book_with_questions", {
+    steps: () => [
+        {
+            content: "Pick the first free slot",
+            trigger: ".o_booking_day_slots .o_booking_slot:first",
+            run: "click",
+        },
+        {
+            content: "Enter a name",
+            trigger: "input[name=name]",
+            run: "edit Tess Team",
+        },
+        {
+            content: "Enter an email",
+            trigger: "input[name=email]",
+            run: "edit tess.team@example.com",
+        },
+        {
+            content: "Answer the host's first question",
+            trigger: ".o_booking_question:contains(Company) input",
+            run: "edit Yamada Trading",
+        },
+        {
+            content: "Choose an option",
+            trigger: ".o_booking_question select",
+            run: "select 51+",
+        },
+        {
+            content: "Write several lines",
+            trigger: ".o_booking_question textarea",
+            async run(helpers) {
+                await helpers.edit("A demo\nof the reports");
+            },
+        },
+        {
+            content: "Tick the required checkbox",
+            trigger: ".o_booking_question input[type=checkbox]",
+            run: "click",
+        },
+        ...confirmSteps(),
+    ],
+});

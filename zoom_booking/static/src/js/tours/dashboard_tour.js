@@ -24,6 +24,16 @@ registry.category("web_tour.tours").add("zoom_booking_dashboard", {
             trigger: ".o_kanban_record:contains(Connected call) .o_booking_upcoming:contains(1 upcoming)",
         },
         {
+            content: "A team calendar shows each host's Zoom: Hana connected",
+            trigger:
+                ".o_kanban_record:contains(Team call) .o_booking_host_state.o_booking_host_connected:contains(Hana Host)",
+        },
+        {
+            content: "... and Oscar not, with a warning naming him",
+            trigger:
+                ".o_kanban_record:contains(Team call):has(.o_booking_host_state.o_booking_host_not_connected:contains(Oscar Other)) .o_booking_zoom_warning:contains(Oscar Other)",
+        },
+        {
             content: "Each card can copy its public link",
             trigger: ".o_kanban_record:contains(Discuss call) .o_booking_copy_link button",
         },
