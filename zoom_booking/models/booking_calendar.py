@@ -567,7 +567,8 @@ class BookingCalendar(models.Model):
             action_url = calendar._public_path()
         return {
             "calendar": calendar,
-            "host_name": calendar.host_id.name,
+            # A team's page names its hosts: the guest books with one, or all.
+            "host_name": ", ".join(calendar._team_hosts().mapped("name")),
             "booking_company": calendar.host_id.company_id,
             "booking": booking,
             "current_when": current_when,

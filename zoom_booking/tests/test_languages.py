@@ -5,6 +5,7 @@ Accept-Language among the installed languages, or from the pages' switcher."""
 
 from urllib.parse import urlencode
 
+from odoo.fields import Command
 from odoo.tests import tagged
 
 from .test_booking_flow import CSRF_RE, BookingHttpCase
@@ -139,3 +140,33 @@ class TestGuestLanguage(BookingHttpCase):
         self.assertIn("理由", to_host.body_html)  # "Reason"
         self.assertIn("急用です", to_host.body_html)
         self.assertNotIn("急用です", (mails - to_host).body_html)
+
+    def test_a_japanese_guest_is_told_in_japanese_what_the_questions_need(self):
+        self.calendar.question_ids = [
+            Command.create(
+                {"name": "Company", "question_type": "text", "required": True}
+            ),
+            Command.create(
+                {"name": "Size", "question_type": "select", "options": "1-10\n11+"}
+            ),
+        ]
+        company, size = self.calendar.question_ids
+        headers = {"Accept-Language": "ja"}
+        page = self.url_open(f"/book/{self.calendar.slug}", headers=headers).text
+        self.assertIn("選択してください…", page)  # "Choose…"
+        response = self.book(
+            self.next_slot(),
+            headers=headers,
+            csrf=CSRF_RE.search(page).group(1),
+            **{size._field_name(): "11+"},
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("「Company」に回答してください。", response.text)
+        response = self.book(
+            self.next_slot(),
+            headers=headers,
+            csrf=CSRF_RE.search(page).group(1),
+            **{company._field_name(): "山田商事", size._field_name(): "12"},
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("「Size」の選択肢から1つ選んでください。", response.text)

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from ..tools.zoom_client import ZoomRequestError
 from .common import make_user
@@ -65,6 +65,9 @@ class TestTeamSlots(TeamCase):
             self.host, host_ids=[Command.set(self.hosts.ids)], slug="zb-single"
         )
         self.assertEqual(single._team_hosts(), self.host)
+        # The team's page names every host.
+        page = self.url_open(f"/book/{self.team.slug}").text
+        self.assertIn("Hana Host, Oscar Other, Tara Third", page)
         # The owner can't be taken off the team.
         self.team.host_ids = [Command.unlink(self.host.id)]
         self.assertIn(self.host, self.team.host_ids)
@@ -350,3 +353,31 @@ class TestCollective(TeamCase):
             )
         self.assertEqual((caught.exception.status, caught.exception.code), (400, 1114))
         self.assertIn("tara@zoom.example", str(caught.exception))
+
+
+@tagged("post_install", "-at_install")
+class TestReassignWizard(TeamCase):
+    def test_a_manager_picks_among_the_other_hosts_of_the_team(self):
+        booking = self.book_team(self.next_slot(days=2))
+        self.assertEqual(booking.user_id, self.host)
+        action = booking.with_user(self.booking_admin).action_booking_reassign()
+        wizard = Form(
+            self.env[action["res_model"]]
+            .with_user(self.booking_admin)
+            .with_context(action["context"])
+        )
+        self.assertEqual(
+            wizard.record.host_choice_ids, self.other_host | self.third_host
+        )
+        wizard.new_host_id = self.third_host
+        wizard.save().action_reassign()
+        self.assertEqual(booking.user_id, self.third_host)
+        self.assertEqual(
+            booking.partner_ids,
+            self.third_host.partner_id | booking.booking_guest_partner_id,
+        )
+        # A host is no manager: the wizard isn't theirs to open.
+        with self.assertRaises(AccessError):
+            self.env["booking.reassign.wizard"].with_user(self.host).create(
+                {"event_id": booking.id, "new_host_id": self.other_host.id}
+            )

@@ -64,6 +64,8 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
         this.confirmButton = this.el.querySelector(".o_booking_confirm");
         this.selectedText = this.el.querySelector(".o_booking_selected");
         this.daysEl = this.el.querySelector(".o_booking_days");
+        // Dates and times in the page's language, not the browser's.
+        this.locale = document.documentElement.lang || undefined;
         // A form the server sent back (an error) keeps the guest's slot.
         this.keptStart = this.startInput.value;
         // The server's value wins (a re-displayed form); else the browser's zone.
@@ -192,7 +194,7 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
             const day = localDay(new Date(slot), this.timeZone);
             (byDay[day] ||= []).push(slot);
         }
-        const timeFormat = new Intl.DateTimeFormat(undefined, {
+        const timeFormat = new Intl.DateTimeFormat(this.locale, {
             timeZone: this.timeZone,
             hour: "2-digit",
             minute: "2-digit",
@@ -237,7 +239,7 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
 
     _formatDay(day) {
         const [year, month, date] = day.split("-").map(Number);
-        return new Intl.DateTimeFormat(undefined, {
+        return new Intl.DateTimeFormat(this.locale, {
             timeZone: "UTC",
             weekday: "short",
             day: "numeric",
@@ -282,7 +284,7 @@ publicWidget.registry.ZoomBookingPage = publicWidget.Widget.extend({
         }
         button.classList.add("active");
         this.startInput.value = button.dataset.start;
-        const label = new Intl.DateTimeFormat(undefined, {
+        const label = new Intl.DateTimeFormat(this.locale, {
             timeZone: this.timeZone,
             weekday: "long",
             day: "numeric",

@@ -73,7 +73,11 @@ registry.category("web_tour.tours").add("zoom_booking_book_in_japanese", {
         },
         {
             content: "The chosen time, in Japanese",
-            trigger: ".o_booking_selected:contains(選択中)",
+            trigger: ".o_booking_selected:contains(選択中):contains(月)",
+        },
+        {
+            content: "The week and the days are written the Japanese way (12月2日...)",
+            trigger: ".o_booking_week_label:contains(月):contains(日)",
         },
         {
             content: "Enter a name",
