@@ -57,6 +57,10 @@ def main(argv=None):
         bench.failures.append("interrupted")
         bench.cleanup()
         return 130
+    except Exception:
+        # No server left running on the benchmark's database.
+        bench.cleanup()
+        raise
     bench.cleanup()
     bench.print_table()
     print(f"total time {time.monotonic() - started:.0f} s")

@@ -213,11 +213,12 @@ def main(argv=None):
         }
     except SetupError as exc:
         log(f"setup failed: {exc}")
-        bench.cleanup()
         return 2
     finally:
+        # Whatever happened: a server left running would take the next run's
+        # cron jobs (its mails) on the same database.
         errors = bench.server_errors() if bench.server else []
-    bench.cleanup()
+        bench.cleanup()
     findings["server_errors"] = errors
     print(json.dumps(findings, sort_keys=True))
     ok = all(f["ok"] for f in findings.values() if isinstance(f, dict))
