@@ -411,9 +411,9 @@ class Benchmark:
         log("host's Zoom connected through OAuth (connect, approve, callback)")
 
     # -------------------------------------------------------- helpers
-    def server_errors(self):
+    def server_errors(self, logname="odoo.log"):
         """The ERROR and CRITICAL lines of the Odoo server's log."""
-        logfile = self.tmp / "odoo.log"
+        logfile = self.tmp / logname
         if not logfile.exists():
             return []
         pattern = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ \d+ (ERROR|CRITICAL) ")

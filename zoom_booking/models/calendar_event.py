@@ -334,8 +334,8 @@ class CalendarEvent(models.Model):
             )
             job._run_after_commit()
             sync.write(dict(event._zoom_cleared_values(), zoom_link_mailed=False))
-        if calendar.online_meeting_provider == "zoom":
-            calendar._online_meeting_zoom(event)
+        # The new host's online meeting; guest and new host are mailed.
+        calendar._give_online_meeting(event, calendar.online_meeting_provider)
         return True
 
     def _booking_guest_cancel(self, reason=None):

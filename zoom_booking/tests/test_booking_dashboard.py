@@ -79,3 +79,15 @@ class TestZoomSettings(ZoomMeetingCase):
             "zoom_booking_settings_urls",
             login="admin",
         )
+
+    def test_tour_the_urls_show_whole_in_japanese_too(self):
+        # Japanese labels are longer or shorter: the URLs still show whole.
+        self.env["res.lang"]._activate_lang("ja_JP")
+        self.env["ir.module.module"]._load_module_terms(["zoom_booking"], ["ja_JP"])
+        self.env.ref("base.user_admin").lang = "ja_JP"
+        view = self.env.ref("zoom_booking.res_config_settings_view_form")
+        self.assertIn(
+            "リダイレクトURL（OAuth Redirect URL と Allow List）",
+            view.with_context(lang="ja_JP").arch_db,
+        )
+        self.test_tour_the_urls_to_copy_into_zoom_show_whole()
