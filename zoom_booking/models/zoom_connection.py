@@ -289,12 +289,19 @@ class ZoomConnection(models.Model):
     def _tell_user(self, subject, body):
         """A notification to the connection's user, in Odoo and by mail."""
         partner = self.user_id.partner_id.sudo()
+        # From OdooBot: this may run for a guest's request, as the public user.
+        odoobot = self.env.ref("base.partner_root")
         partner.message_notify(
+            author_id=odoobot.id,
+            email_from=odoobot.email_formatted,
             partner_ids=partner.ids,
             subject=subject,
             body=body,
             email_layout_xmlid="zoom_booking.mail_notification_booking",
+            # The mail queue's cron sends it (no race with it after commit).
+            force_send=False,
         )
+        self.env["calendar.event"]._booking_wake_mail_queue()
 
     def _notify_needs_reconnect(self):
         self.ensure_one()

@@ -29,6 +29,10 @@ LEASE = timedelta(minutes=2)
 # The longest a request waits on Zoom after its commit (the cron has no limit).
 GUEST_WAIT_SECONDS = 5.0
 FIRST_BACKOFF = 30  # seconds, doubled at each failed attempt
+# While Zoom is unreachable, one job of each host tries again this soon,
+# whatever its backoff: when Zoom answers it, the host's others follow at
+# once (_hurry_host). What bounds the recovery after an outage.
+PROBE_INTERVAL = 10  # seconds
 MAX_BACKOFF = 3600
 DAY = 86400
 
@@ -429,11 +433,20 @@ class ZoomMeetingJob(models.Model):
         """Retry after a backoff when Zoom may do it later; else drop the job.
         Returns whether it is retried."""
         if isinstance(exc, ZoomUnavailable | ZoomRateLimited):
+            now = fields.Datetime.now()
+            next_attempt = now + self._backoff(exc)
+            probe = now + timedelta(seconds=PROBE_INTERVAL)
+            if (
+                isinstance(exc, ZoomUnavailable)
+                and next_attempt > probe
+                and not self._host_probes_soon(probe)
+            ):
+                next_attempt = probe
             self.write(
                 {
                     "last_error": exc.message[:250],
                     "lease_until": False,
-                    "next_attempt": fields.Datetime.now() + self._backoff(exc),
+                    "next_attempt": next_attempt,
                 }
             )
             return True
@@ -441,6 +454,20 @@ class ZoomMeetingJob(models.Model):
         _logger.info("Zoom job %s given up: %s", self.id, exc.message)
         self._done()
         return False
+
+    def _host_probes_soon(self, probe):
+        """Whether another job of this host tries Zoom again by ``probe``."""
+        return bool(
+            self.search_count(
+                [
+                    ("host_id", "=", self.host_id.id),
+                    ("id", "!=", self.id),
+                    ("next_attempt", "!=", False),
+                    ("next_attempt", "<=", probe),
+                ],
+                limit=1,
+            )
+        )
 
     def _backoff(self, exc=None):
         """How long to wait before trying again: Zoom's ``Retry-After`` (the

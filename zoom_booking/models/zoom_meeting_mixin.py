@@ -410,10 +410,19 @@ class ZoomMeetingMixin(models.AbstractModel):
         return _("%s booking(s) now disagree with Zoom", len(records))
 
     def _zoom_tell_host(self, message):
+        """A note to the host on the record. Written by OdooBot, as Odoo's own
+        notices: a webhook runs as the public user, who has no address."""
+        odoobot = self.env.ref("base.partner_root")
         for record in self:
             host = record.zoom_host_id or record.user_id
             record.message_post(
                 body=message,
+                author_id=odoobot.id,
+                email_from=odoobot.email_formatted,
                 partner_ids=host.partner_id.ids,
                 subtype_xmlid="mail.mt_note",
+                # Sent by the mail queue's cron, woken below: sending it here
+                # too, after commit, would race that cron on another worker.
+                force_send=False,
             )
+        self.env["calendar.event"]._booking_wake_mail_queue()

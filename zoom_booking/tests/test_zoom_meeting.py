@@ -4,6 +4,7 @@ import base64
 from datetime import datetime, timedelta
 
 import vobject
+from freezegun import freeze_time
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -483,6 +484,32 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.assertEqual((first | second).mapped("zoom_status"), ["created"] * 2)
         self.assertEqual(len(self.zoom.meetings()), 3)
 
+    def test_while_zoom_is_down_one_job_probes_it_every_ten_seconds(self):
+        """Recovery after an outage doesn't wait for the backoffs: one job of
+        the host tries again within 10 s; once Zoom answers it, the rest are
+        due at once (and the cron is triggered for them)."""
+        self.zoom.add_fault(
+            method="POST", path="/v2/users/me/meetings", action="drop", times=None
+        )
+        bookings = self.env["calendar.event"]
+        for days in (2, 3, 4):
+            bookings |= self.book_zoom(self.next_slot(days=days))[0]
+        self.env.invalidate_all()
+        waits = sorted(
+            (b.zoom_next_attempt - datetime.now()).total_seconds() for b in bookings
+        )
+        self.assertLessEqual(waits[0], 10)
+        self.assertGreater(waits[1], 20)  # the others keep their backoff
+        self.zoom.clear_faults()
+        with freeze_time(datetime.now() + timedelta(seconds=11)):
+            self.env["zoom.meeting.job"]._cron_run()  # the probe
+            self.env.invalidate_all()
+            self.assertEqual(sorted(bookings.mapped("zoom_status"))[0], "created")
+            self.env["zoom.meeting.job"]._cron_run()  # as triggered by the probe
+        self.env.invalidate_all()
+        self.assertEqual(bookings.mapped("zoom_status"), ["created"] * 3)
+        self.assertEqual(len(self.zoom.meetings()), 3)
+
     def test_rate_limited_honours_retry_after(self):
         self.zoom.add_fault(
             method="POST",
@@ -653,6 +680,9 @@ class TestZoomChangesSeenInOdoo(ZoomMeetingCase):
         self.assertNotIn(meeting["join_url"], self.url_open(page_url).text)
         (note,) = self.host_notes(booking)
         self.assertIn("deleted in Zoom", note.body)
+        # From OdooBot, not from the public user the webhook runs as.
+        self.assertEqual(note.author_id, self.env.ref("base.partner_root"))
+        self.assertTrue(note.email_from)
         # Zoom's retry of the same event changes nothing more.
         self.webhook("meeting.deleted", payload)
         self.assertEqual(len(self.host_notes(booking)), 1)
