@@ -367,7 +367,8 @@ class TestReassignWizard(TeamCase):
             .with_context(action["context"])
         )
         self.assertEqual(
-            wizard.record.host_choice_ids, self.other_host | self.third_host
+            set(wizard.host_choice_ids.ids),
+            set((self.other_host | self.third_host).ids),
         )
         wizard.new_host_id = self.third_host
         wizard.save().action_reassign()
