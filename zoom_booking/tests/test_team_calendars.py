@@ -364,7 +364,7 @@ class TestReassignWizard(TeamCase):
         wizard = Form(
             self.env[action["res_model"]]
             .with_user(self.booking_admin)
-            .with_context(action["context"])
+            .with_context(**action["context"])
         )
         self.assertEqual(
             set(wizard.host_choice_ids.ids),
