@@ -190,7 +190,7 @@ def test_full_authorize_flow_with_pkce(d):
     state = "a b/+=&é?x"
     page = requests.get(authorize_url(d, state=state, challenge=challenge), timeout=5)
     assert page.status_code == 200
-    assert "Zoom (test double)" in page.text
+    assert "Zoom (sandbox)" in page.text
     assert "alice@example.com" in page.text
     assert (
         '<button type="submit" name="decision" value="allow" '
