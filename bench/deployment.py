@@ -20,7 +20,6 @@ Prints one JSON line of findings; exit status 0 when all hold, 1 otherwise,
 2 on a setup error.
 """
 
-import argparse
 import json
 import sys
 import time
@@ -33,13 +32,11 @@ import requests  # noqa: E402
 import websocket  # noqa: E402
 
 from bench.harness import (  # noqa: E402
-    HOST_LOGIN,
-    HOST_PASSWORD,
     HTTP_TIMEOUT,
-    Benchmark,
     Guest,
-    SetupError,
-    log,
+    drill_parser,
+    host_session,
+    run_drill,
     token_of,
 )
 
@@ -154,19 +151,7 @@ def check_website_pages(bench):
         found["guest_page_status"] = mine.status_code
         found["guest_page_in_website_layout"] = "o_booking_on_website" in mine.text
     # The page Odoo shows when a Zoom connection fails, to a logged-in host.
-    host = requests.Session()
-    host.post(
-        f"{bench.base_url}/web/session/authenticate",
-        json={
-            "params": {
-                "db": bench.db_name,
-                "login": HOST_LOGIN,
-                "password": HOST_PASSWORD,
-            }
-        },
-        timeout=HTTP_TIMEOUT,
-    )
-    result = host.get(
+    result = host_session(bench).get(
         f"{bench.base_url}/zoom_booking/oauth/callback?error=access_denied&state=x",
         timeout=HTTP_TIMEOUT,
     )
@@ -186,39 +171,21 @@ def check_website_pages(bench):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = drill_parser(__doc__, "zoom_booking_deployment")
     parser.add_argument("--bookings", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--db", default="zoom_booking_deployment")
-    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
-    bench = Benchmark(
-        argparse.Namespace(
-            quick=True,
-            keep=args.keep,
-            workers=args.workers,
-            db=args.db,
-            sections="",
-            odoo_log_level="warn",
-            modules=("website",),
-            japanese=True,
-        )
-    )
-    try:
-        bench.setup()
-        findings = {
+
+    def checks(bench):
+        return {
             "websocket": check_websocket(bench),
             "mails": check_mails(bench, args.bookings),
             "website": check_website_pages(bench),
         }
-    except SetupError as exc:
-        log(f"setup failed: {exc}")
+
+    ran = run_drill(args, checks, modules=("website",), japanese=True)
+    if ran is None:
         return 2
-    finally:
-        # Whatever happened: a server left running would take the next run's
-        # cron jobs (its mails) on the same database.
-        errors = bench.server_errors() if bench.server else []
-        bench.cleanup()
+    _bench, findings, errors = ran
     findings["server_errors"] = errors
     print(json.dumps(findings, sort_keys=True))
     ok = all(f["ok"] for f in findings.values() if isinstance(f, dict))

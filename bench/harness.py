@@ -1,7 +1,10 @@
 """The benchmark's harness: the Zoom double and a multi-worker Odoo as
 processes on one PostgreSQL, guests over HTTP, and the table of figures.
-The sections live in ``bench/scenarios``, one module each."""
+The sections live in ``bench/scenarios``, one module each; the drills
+(``bench/deployment.py``, ``two_nodes.py``, ``soak.py``) share its set-up
+through ``drill_parser`` and ``run_drill``."""
 
+import argparse
 import re
 import secrets
 import shutil
@@ -176,9 +179,67 @@ class Guest:
             response.text if response.status_code != 303 else "",
         )
 
+    def post_form(self, page_path, data, post_path=None):
+        """GET ``page_path`` for its form's CSRF token, then POST ``data`` to
+        ``post_path`` (the same page by default): the answer, not followed;
+        the page's own answer when it has no form."""
+        url = f"{self.base_url}{page_path}"
+        page = self.session.get(url, timeout=HTTP_TIMEOUT)
+        match = CSRF_RE.search(page.text)
+        if not match:
+            return page
+        return self.session.post(
+            f"{self.base_url}{post_path or page_path}",
+            data=dict(data, csrf_token=match.group(1)),
+            allow_redirects=False,
+            timeout=HTTP_TIMEOUT,
+        )
+
 
 def token_of(location):
     return (location or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def last_line(text):
+    lines = (text or "").strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def meetings_by_reference(double):
+    """The double's meetings, grouped by the booking reference that ends each
+    one's agenda: {reference: [meeting, ...]}."""
+    grouped = {}
+    for meeting in double.get("/_double/meetings"):
+        grouped.setdefault(last_line(meeting.get("agenda")), []).append(meeting)
+    return grouped
+
+
+def meetings_per_event(double, reference_of_event):
+    """{event id: how many meetings at the double carry its reference}."""
+    grouped = meetings_by_reference(double)
+    return {
+        event_id: len(grouped.get(reference, [])) if reference else 0
+        for event_id, reference in reference_of_event.items()
+    }
+
+
+def host_session(bench):
+    """A ``requests`` session logged in as the benchmark's host (JSON-RPC)."""
+    session = requests.Session()
+    response = session.post(
+        f"{bench.base_url}/web/session/authenticate",
+        json={
+            "params": {
+                "db": bench.db_name,
+                "login": HOST_LOGIN,
+                "password": HOST_PASSWORD,
+            }
+        },
+        timeout=HTTP_TIMEOUT,
+    )
+    if response.status_code != 200 or "error" in response.json():
+        raise SetupError(f"the host's login answered {response.text[:300]}")
+    return session
 
 
 class SlotPool:
@@ -519,3 +580,49 @@ class Benchmark:
             log(f"logs kept in {self.tmp}")
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- drills
+def drill_parser(doc, db, workers=2):
+    """The options every drill takes; ``doc`` is the script's docstring."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=workers, help="Odoo workers")
+    parser.add_argument("--db", default=db, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database and the logs"
+    )
+    parser.add_argument("--odoo-log-level", default="warn")
+    return parser
+
+
+def run_drill(args, work, modules=(), japanese=False, logs=("odoo.log",)):
+    """Set up a benchmark stack for one drill and run ``work(bench)``; the
+    servers stop and the database goes whatever happens, as a server left
+    running would take the next run's cron jobs on the same database.
+
+    Returns ``(bench, what work returned, the ERROR lines of the servers'
+    logs)``, or None when the set-up failed."""
+    bench = Benchmark(
+        argparse.Namespace(
+            quick=True,
+            keep=args.keep,
+            workers=args.workers,
+            db=args.db,
+            sections="",
+            odoo_log_level=args.odoo_log_level,
+            modules=modules,
+            japanese=japanese,
+        )
+    )
+    try:
+        bench.setup()
+        result = work(bench)
+    except SetupError as exc:
+        log(f"setup failed: {exc}")
+        return None
+    finally:
+        errors = [line for name in logs for line in bench.server_errors(name)]
+        if errors:
+            bench.failures.append(f"{len(errors)} ERROR line(s) in the servers' logs")
+        bench.cleanup()
+    return bench, result, errors

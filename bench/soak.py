@@ -17,7 +17,6 @@ Prints the figures as a table and one JSON line; exit status 0 when all hold,
 1 otherwise, 2 on a setup error.
 """
 
-import argparse
 import json
 import random
 import re
@@ -32,18 +31,17 @@ if __package__ in (None, ""):  # run as "python3 bench/soak.py"
 import requests  # noqa: E402
 
 from bench.harness import (  # noqa: E402
-    HOST_LOGIN,
-    HOST_PASSWORD,
     HTTP_TIMEOUT,
-    Benchmark,
     Guest,
     SetupError,
+    drill_parser,
+    host_session,
     log,
+    meetings_by_reference,
+    run_drill,
     token_of,
 )
-from bench.scenarios.outage import last_line  # noqa: E402
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 WARM_UP = 60  # seconds before the first memory reading counts
 GROWTH_GOAL = 0.10
 FAULT_EVERY = 30  # seconds between two bursts of Zoom faults
@@ -92,18 +90,9 @@ class Soak:
         if not picked:
             return self.book()
         guest, token = picked
-        url = f"{self.bench.base_url}/book/booking/{token}/reschedule"
-        page = guest.session.get(url, timeout=HTTP_TIMEOUT)
         (slot,) = self.bench.pool.take(1)
-        response = guest.session.post(
-            url,
-            data={
-                "start": slot,
-                "tz": "UTC",
-                "csrf_token": CSRF_RE.search(page.text).group(1),
-            },
-            allow_redirects=False,
-            timeout=HTTP_TIMEOUT,
+        response = guest.post_form(
+            f"/book/booking/{token}/reschedule", {"start": slot, "tz": "UTC"}
         )
         self.record("move", response.status_code)
         with self.lock:
@@ -114,17 +103,8 @@ class Soak:
         if not picked:
             return self.book()
         guest, token = picked
-        url = f"{self.bench.base_url}/book/booking/{token}"
-        page = guest.session.get(url, timeout=HTTP_TIMEOUT)
-        response = guest.session.post(
-            url + "/cancel",
-            data={
-                "reason": "Soak",
-                "csrf_token": CSRF_RE.search(page.text).group(1),
-            },
-            allow_redirects=False,
-            timeout=HTTP_TIMEOUT,
-        )
+        page = f"/book/booking/{token}"
+        response = guest.post_form(page, {"reason": "Soak"}, post_path=page + "/cancel")
         self.record("cancel", response.status_code)
         with self.lock:
             (self.cancelled if response.status_code == 303 else self.bookings).append(
@@ -148,18 +128,11 @@ class Soak:
 
     def client(self, seed):
         rng = random.Random(seed)
-        host = requests.Session()
-        host.post(
-            f"{self.bench.base_url}/web/session/authenticate",
-            json={
-                "params": {
-                    "db": self.bench.db_name,
-                    "login": HOST_LOGIN,
-                    "password": HOST_PASSWORD,
-                }
-            },
-            timeout=HTTP_TIMEOUT,
-        )
+        try:
+            host = host_session(self.bench)
+        except (SetupError, requests.RequestException) as exc:
+            self.record("host", f"no login: {exc}"[:80])
+            return
         while not self.stop.is_set():
             roll = rng.random()
             try:
@@ -267,10 +240,7 @@ def check(bench, soak):
               AND booking_access_token = ANY(%s)""",
         [[t for _g, t in soak.bookings + soak.cancelled]],
     )
-    meetings = bench.double.get("/_double/meetings")
-    by_ref = {}
-    for meeting in meetings:
-        by_ref.setdefault(last_line(meeting.get("agenda")), []).append(meeting)
+    by_ref = meetings_by_reference(bench.double)
     confirmed = [r for r in rows if r[1] == "confirmed"]
     cancelled = [r for r in rows if r[1] == "cancelled"]
     right = sum(
@@ -292,37 +262,22 @@ def check(bench, soak):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = drill_parser(__doc__, "zoom_booking_soak")
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--db", default="zoom_booking_soak")
-    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
-    bench = Benchmark(
-        argparse.Namespace(
-            quick=True,
-            keep=args.keep,
-            workers=args.workers,
-            db=args.db,
-            sections="",
-            odoo_log_level="warn",
-        )
-    )
-    try:
-        bench.setup()
+
+    def soaked(bench):
         soak = Soak(bench, args.minutes * 60, args.clients)
         log(f"soaking for {args.minutes:g} minutes with {args.clients} clients")
         soak.run()
         settled = settle(bench)
-        found = check(bench, soak)
-        growth = soak.memory_growth()
-    except SetupError as exc:
-        log(f"setup failed: {exc}")
+        return soak, settled, check(bench, soak), soak.memory_growth()
+
+    ran = run_drill(args, soaked)
+    if ran is None:
         return 2
-    finally:
-        errors = bench.server_errors() if bench.server else []
-        bench.cleanup()
+    bench, (soak, settled, found, growth), errors = ran
     server_errors = sum(
         n for s, n in soak.statuses.items() if isinstance(s, int) and s >= 500
     )

@@ -11,9 +11,9 @@ Checks, over real HTTP and SMTP:
   with 503, some with 429 and refuses some connections;
 - once Zoom answers again, the real cron workers alone (no SQL time shifts,
   no in-process cron call) give every booking exactly one meeting;
-- after a full outage (every connection to Zoom refused) during which 50
-  bookings were confirmed, the real cron workers alone make their 50
-  meetings within 15 seconds of Zoom answering again;
+- after a full outage (every connection to Zoom refused, 30 s after the last
+  booking) during which 50 bookings were confirmed, the real cron workers
+  alone make their 50 meetings within 15 seconds of Zoom answering again;
 - exactly one confirmation per attendee reaches the SMTP server on loopback;
 - a webhook delivered to both nodes at once is handled once.
 
@@ -21,7 +21,6 @@ Prints the figures as a table and one JSON line; exit status 0 when all hold,
 1 otherwise, 2 on a setup error.
 """
 
-import argparse
 import hashlib
 import hmac
 import json
@@ -38,14 +37,14 @@ import requests  # noqa: E402
 from bench.harness import (  # noqa: E402
     HTTP_TIMEOUT,
     WEBHOOK_SECRET,
-    Benchmark,
     Guest,
-    SetupError,
     book_concurrently,
+    drill_parser,
     log,
+    meetings_per_event,
+    run_drill,
     token_of,
 )
-from bench.scenarios.outage import last_line  # noqa: E402
 from bench.stack import OdooServer, free_port  # noqa: E402
 
 RECOVERY_GOAL = 15  # seconds from Zoom answering again to every meeting made
@@ -123,18 +122,13 @@ def wait_for_recovery(bench, event_ids, since, timeout=120):
     return None, left
 
 
-def meetings_per_event(bench, event_ids):
-    """{event id: meetings at the double}, by the reference ending the agenda."""
+def meetings_of(bench, event_ids):
+    """({event id: meetings at the double}, how many events say "created")."""
     rows = bench.db.sql(
         "SELECT id, zoom_reference, zoom_status FROM calendar_event WHERE id = ANY(%s)",
         [event_ids],
     )
-    event_of_ref = {ref: event_id for event_id, ref, _status in rows if ref}
-    counts = dict.fromkeys(event_ids, 0)
-    for meeting in bench.double.get("/_double/meetings"):
-        event_id = event_of_ref.get(last_line(meeting.get("agenda")))
-        if event_id:
-            counts[event_id] += 1
+    counts = meetings_per_event(bench.double, {row[0]: row[1] for row in rows})
     created = sum(1 for _id, _ref, status in rows if status == "created")
     return counts, created
 
@@ -190,9 +184,10 @@ def webhook_to_both_nodes(bench, node_b, event_id):
     return answers, handled, status
 
 
-def outage_then_recovery(bench, node_b, count, clients):
-    """Zoom refuses every connection while ``count`` guests book; then it
-    answers again: seconds until the cron workers made every meeting."""
+def outage_then_recovery(bench, node_b, count, clients, outage_seconds):
+    """Zoom refuses every connection while ``count`` guests book and
+    ``outage_seconds`` more; then it answers again: seconds until the cron
+    workers made every meeting."""
     guests = [
         Guest(bench.base_url if i % 2 == 0 else node_b.url, "bench-zoom", "down")
         for i in range(count)
@@ -209,12 +204,13 @@ def outage_then_recovery(bench, node_b, count, clients):
         "SELECT count(*) FROM zoom_meeting_job WHERE event_id = ANY(%s)",
         [event_ids],
     )[0][0]
-    # Down a little longer: the jobs are waiting on their backoff now.
-    time.sleep(5)
+    # Down longer: the jobs wait on their backoff, the cron has stayed for
+    # the probes through more than one run of ten batches.
+    time.sleep(outage_seconds)
     bench.double.delete("/_double/faults")
     back = time.time()
     recovery, left = wait_for_recovery(bench, event_ids, back, timeout=180)
-    counts, created = meetings_per_event(bench, event_ids)
+    counts, created = meetings_of(bench, event_ids)
     exact = sum(1 for c in counts.values() if c == 1)
     return len(tokens), pending, recovery, left, created, exact
 
@@ -244,7 +240,7 @@ def drill(bench, node_b, args):
         f"<= {RECOVERY_GOAL} s",
         recovery is not None and recovery <= RECOVERY_GOAL,
     )
-    counts, created = meetings_per_event(bench, event_ids)
+    counts, created = meetings_of(bench, event_ids)
     exact = sum(1 for c in counts.values() if c == 1)
     bench.row(
         "N",
@@ -264,7 +260,7 @@ def drill(bench, node_b, args):
     )
     down = args.outage_bookings
     answered, pending, down_recovery, down_left, down_created, down_exact = (
-        outage_then_recovery(bench, node_b, down, args.clients)
+        outage_then_recovery(bench, node_b, down, args.clients, args.outage_seconds)
     )
     bench.row(
         "N",
@@ -307,28 +303,19 @@ def drill(bench, node_b, args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = drill_parser(__doc__, "zoom_booking_two_nodes")
     parser.add_argument("--bookings", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--outage-bookings", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2, help="per node")
-    parser.add_argument("--db", default="zoom_booking_two_nodes")
-    parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--odoo-log-level", default="warn")
-    args = parser.parse_args(argv)
-    bench = Benchmark(
-        argparse.Namespace(
-            quick=True,
-            keep=args.keep,
-            workers=args.workers,
-            db=args.db,
-            sections="",
-            odoo_log_level=args.odoo_log_level,
-        )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=30,
+        help="how long Zoom stays down after the last of those bookings",
     )
-    node_b = None
-    try:
-        bench.setup()
+    args = parser.parse_args(argv)
+
+    def on_two_nodes(bench):
         node_b = OdooServer(
             bench.conf,
             bench.db_name,
@@ -338,16 +325,17 @@ def main(argv=None):
             bench.tmp / "odoo_b.log",
         )
         log(f"starting the second node with {args.workers} workers on {node_b.url}")
-        node_b.start()
-        findings = drill(bench, node_b, args)
-    except SetupError as exc:
-        log(f"setup failed: {exc}")
+        try:
+            node_b.start()
+            return drill(bench, node_b, args)
+        finally:
+            if node_b.proc:
+                node_b.stop()
+
+    ran = run_drill(args, on_two_nodes, logs=("odoo.log", "odoo_b.log"))
+    if ran is None:
         return 2
-    finally:
-        errors = bench.server_errors() + bench.server_errors("odoo_b.log")
-        if node_b and node_b.proc:
-            node_b.stop()
-        bench.cleanup()
+    bench, findings, errors = ran
     bench.print_table()
     findings["server_errors"] = errors
     print(json.dumps(findings, sort_keys=True))

@@ -4,6 +4,8 @@ import time
 
 from ..harness import (
     book_concurrently,
+    last_line,
+    meetings_per_event,
     ms,
     pct,
     pg_exec,
@@ -135,11 +137,7 @@ def run(bench):
         event_id = event_of_ref.get(last_line((r.get("json") or {}).get("agenda")))
         if event_id and r.get("status") == 201:
             per_event_201[event_id] += 1
-    per_event_meetings = dict.fromkeys(per_event_201, 0)
-    for meeting in bench.double.get("/_double/meetings"):
-        event_id = event_of_ref.get(last_line(meeting.get("agenda")))
-        if event_id:
-            per_event_meetings[event_id] += 1
+    per_event_meetings = meetings_per_event(bench.double, {e[0]: e[5] for e in events})
     exact_201 = sum(1 for v in per_event_201.values() if v == 1)
     exact_meetings = sum(1 for v in per_event_meetings.values() if v == 1)
     bench.row(
@@ -160,11 +158,3 @@ def run(bench):
         f"{count}",
         exact_links == count,
     )
-
-
-# ------------------------------------------- 7 Zoom app removed
-
-
-def last_line(text):
-    lines = (text or "").strip().splitlines()
-    return lines[-1].strip() if lines else ""

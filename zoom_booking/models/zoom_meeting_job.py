@@ -11,6 +11,7 @@ import psycopg2
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import MissingError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
 
 from ..exceptions import ZoomNeedsReconnect
 from ..tools.transaction import after_commit
@@ -32,7 +33,7 @@ FIRST_BACKOFF = 30  # seconds, doubled at each failed attempt
 # While Zoom is unreachable, one job of each host tries again this soon,
 # whatever its backoff: when Zoom answers it, the host's others follow at
 # once (_hurry_host). What bounds the recovery after an outage.
-PROBE_INTERVAL = 10  # seconds
+PROBE_INTERVAL = 5  # seconds
 MAX_BACKOFF = 3600
 DAY = 86400
 
@@ -147,8 +148,9 @@ class ZoomMeetingJob(models.Model):
         """As Odoo's cron: while a job probes Zoom within PROBE_INTERVAL, stay
         on it, a second at a time, rather than leave it to the cron workers'
         next wake-up (a future trigger waits for it, up to a minute). Odoo
-        runs the cron again at once, other crons between batches of ten.
-        Whether it stays."""
+        runs the cron again at once, ten times; then, partly done, the cron
+        is due again, and the cron workers are told so at once rather than
+        at their next poll. Whether it stays."""
         now = fields.Datetime.now()
         soonest = self.sudo().search(
             [
@@ -162,6 +164,8 @@ class ZoomMeetingJob(models.Model):
             return False
         time.sleep(min(1.0, max(0.0, (soonest.next_attempt - now).total_seconds())))
         self.env["ir.cron"]._notify_progress(done=max(1, done), remaining=1)
+        # Odoo itself wakes the cron workers so only with ODOO_NOTIFY_CRON_CHANGES.
+        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
         return True
 
     @api.model
@@ -279,11 +283,46 @@ class ZoomMeetingJob(models.Model):
     def _done(self):
         """The job is done (or given up): it leaves the queue."""
         if self:
+            # As _record: a guest's change meanwhile is retried, not logged.
             self.env.cr.execute(
-                "DELETE FROM zoom_meeting_job WHERE id = ANY(%s)", [self.ids]
+                "DELETE FROM zoom_meeting_job WHERE id = ANY(%s)",
+                [self.ids],
+                log_exceptions=False,
             )
             self.invalidate_recordset()
             self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
+
+    def _record(self, values):
+        """Write what became of this job after Zoom answered (or didn't).
+
+        Its row may have changed while Zoom was answering, a guest moving or
+        cancelling the booking: the update then fails as a concurrency error,
+        which ``_run`` retries on the new state. Written here rather than by
+        the ORM so that such an expected conflict isn't logged as a bad query.
+        """
+        self.ensure_one()
+        assignments = [
+            SQL(
+                "%s = %s",
+                SQL.identifier(name),
+                value
+                if value is not False or self._fields[name].type == "boolean"
+                # False is NULL but in a boolean column.
+                else None,
+            )
+            for name, value in values.items()
+        ]
+        self.env.cr.execute(
+            SQL(
+                "UPDATE zoom_meeting_job SET %s, write_date = %s WHERE id = %s",
+                SQL(", ").join(assignments),
+                fields.Datetime.now(),
+                self.id,
+            ),
+            log_exceptions=False,
+        )
+        self.invalidate_recordset(list(values))
+        self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
 
     def _do(self, claim):
         """Talk to Zoom for this job, then record the outcome; whether Zoom
@@ -379,7 +418,7 @@ class ZoomMeetingJob(models.Model):
         values = event._zoom_values_from_meeting(meeting)
         start_time = meeting.get("start_time")
         if start_time and start_time != event._zoom_meeting_start():
-            self.write(
+            self._record(
                 {
                     "work": "update",
                     "attempts": 0,
@@ -444,25 +483,27 @@ class ZoomMeetingJob(models.Model):
             mails.append("confirmed")
         if isinstance(exc, ZoomNeedsReconnect):
             # Waits for the host: zoom.connection._on_connected resumes it.
-            self.write(
+            self._record(
                 {"last_error": str(exc), "next_attempt": False, "lease_until": False}
             )
             return {"zoom_last_error": str(exc)}, mails
+        kept = {}
         if isinstance(exc, ZoomRateLimited):
             # Zoom answered: this request created nothing.
-            self.create_unsure = claim["unsure"]
+            kept["create_unsure"] = claim["unsure"]
             if exc.daily:
                 self._wait_for_daily_reset(exc)
-        if self._retry_or_give_up(exc):
+        if self._retry_or_give_up(exc, kept):
             return {"zoom_last_error": exc.message, "_retry": True}, mails
         return {
             "zoom_last_error": exc.message,
             "zoom_status": "failed" if work != "delete" else "cleared",
         }, mails
 
-    def _retry_or_give_up(self, exc):
-        """Retry after a backoff when Zoom may do it later; else drop the job.
-        Returns whether it is retried."""
+    def _retry_or_give_up(self, exc, values=None):
+        """Retry after a backoff when Zoom may do it later, with ``values``
+        written on the job too; else drop the job. Returns whether it is
+        retried."""
         if isinstance(exc, ZoomUnavailable | ZoomRateLimited):
             now = fields.Datetime.now()
             next_attempt = now + self._backoff(exc)
@@ -473,12 +514,13 @@ class ZoomMeetingJob(models.Model):
                 and not self._host_probes_soon(probe)
             ):
                 next_attempt = probe
-            self.write(
-                {
-                    "last_error": exc.message[:250],
-                    "lease_until": False,
-                    "next_attempt": next_attempt,
-                }
+            self._record(
+                dict(
+                    values or {},
+                    last_error=exc.message[:250],
+                    lease_until=False,
+                    next_attempt=next_attempt,
+                )
             )
             return True
         # Zoom refused the request itself: retrying the same will not help.

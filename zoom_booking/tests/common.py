@@ -264,6 +264,23 @@ class BookingCalendarMixin:
             }
         )
 
+    def day_off(self, day, user=None):
+        """An all-day busy event of ``user`` (the host by default) on ``day``."""
+        from odoo.fields import Command
+
+        user = user or self.host
+        return self.env["calendar.event"].create(
+            {
+                "name": "Off",
+                "allday": True,
+                "start_date": day,
+                "stop_date": day,
+                "user_id": user.id,
+                "partner_ids": [Command.set(user.partner_id.ids)],
+                "show_as": "busy",
+            }
+        )
+
     @staticmethod
     def next_slot(days=1, hour=10):
         """A naive UTC datetime ``days`` from today at ``hour``:00."""

@@ -1,4 +1,4 @@
-"""Two guests race for one slot: one booking, one "just taken" message.
+"""Guests race for one slot: as many bookings as free hosts, "just taken" for the rest.
 
 Each guest runs in its own thread with its own real database cursor, on
 committed data, retried on concurrency errors as the HTTP layer does.
@@ -50,56 +50,47 @@ def retrying(func, env, tries=5):
             time.sleep(0.1 * (attempt + 1))
 
 
-@tagged("post_install", "-at_install")
-class TestBookingRace(BookingCalendarMixin, TransactionCase):
-    def setUp(self):
-        super().setUp()
-        self.slug = f"zb-race-{secrets.token_hex(4)}"
-        self.emails = [f"racer{i}.{self.slug}@example.com" for i in range(2)]
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            calendar = self.create_booking_calendar(
-                env.ref("base.user_admin"),
-                env=env,
-                all_week=True,
-                slug=self.slug,
-                name="Race",
-            )
-            self.calendar_id = calendar.id
-        self.addCleanup(self.cleanup)
+class GuestRaceMixin:
+    """Guests racing for slots, each in its own thread with its own cursor.
+    The set-up commits ``calendar_ids``, ``host_ids`` and the guests'
+    ``emails``; ``cleanup`` removes them and what the guests booked."""
+
+    host_ids = ()
 
     def cleanup(self):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
             events = env["calendar.event"].search(
-                [("booking_calendar_id", "=", self.calendar_id)]
+                [("booking_calendar_id", "in", self.calendar_ids)]
             )
             partners = events.booking_guest_partner_id | env["res.partner"].search(
                 [("email", "in", self.emails)]
             )
             events.unlink()
-            env["booking.calendar"].browse(self.calendar_id).unlink()
+            env["booking.calendar"].browse(self.calendar_ids).unlink()
             env["mail.mail"].search([("recipient_ids", "in", partners.ids)]).unlink()
             partners.unlink()
+            env["res.users"].browse(self.host_ids).unlink()
 
-    @mute_logger("odoo.sql_db")  # the loser's serialization failure, retried
-    def test_two_guests_one_slot(self):
-        start = self.iso(self.next_slot(days=2))
-        barrier = threading.Barrier(2, timeout=30)
-        results = [None, None]
-
-        # Environments are made here: Environment() takes the registry lock, which
-        # the test runner holds in the main thread.
-        cursors = [self.registry.cursor() for _index in range(2)]
+    def race(self, plan, tries=40):
+        """Run the guests of ``plan`` (``[(calendar id, start)]``) at once, the
+        i-th guest with the address ``self.emails[i]``: their results, in
+        order, each ``("booked", event id)`` or ``("taken", message)``."""
+        barrier = threading.Barrier(len(plan), timeout=60)
+        results = [None] * len(plan)
+        # Environments are made here: Environment() takes the registry lock,
+        # which the test runner holds in the main thread.
+        cursors = [self.registry.cursor() for _item in plan]
         envs = [api.Environment(cr, SUPERUSER_ID, {}) for cr in cursors]
 
         def guest(index):
             env = envs[index]
-            calendar = env["booking.calendar"].browse(self.calendar_id)
+            calendar_id, start = plan[index]
+            calendar = env["booking.calendar"].browse(calendar_id)
             first_try = [True]
 
             def book():
-                # Both transactions take their snapshot before either books.
+                # Every transaction takes its snapshot before any books.
                 calendar.slug  # noqa: B018 pylint: disable=pointless-statement
                 if first_try[0]:
                     first_try[0] = False
@@ -114,7 +105,7 @@ class TestBookingRace(BookingCalendarMixin, TransactionCase):
                 ).id
 
             try:
-                results[index] = ("booked", retrying(book, env))
+                results[index] = ("booked", retrying(book, env, tries=tries))
             except SlotTakenError as exc:
                 results[index] = ("taken", exc.args[0])
             except Exception as exc:  # noqa: BLE001 - reported by the test
@@ -123,11 +114,41 @@ class TestBookingRace(BookingCalendarMixin, TransactionCase):
                 env.cr.commit()
                 env.cr.close()
 
-        threads = [threading.Thread(target=guest, args=(i,)) for i in range(2)]
+        threads = [threading.Thread(target=guest, args=(i,)) for i in range(len(plan))]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=120)
+        self.assertFalse([r for r in results if r is None or r[0] == "error"], results)
+        for kind, message in results:
+            if kind == "taken":
+                self.assertIn("just taken", message)
+        return results
+
+
+@tagged("post_install", "-at_install")
+class TestBookingRace(GuestRaceMixin, BookingCalendarMixin, TransactionCase):
+    def setUp(self):
+        super().setUp()
+        self.slug = f"zb-race-{secrets.token_hex(4)}"
+        self.emails = [f"racer{i}.{self.slug}@example.com" for i in range(2)]
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            calendar = self.create_booking_calendar(
+                env.ref("base.user_admin"),
+                env=env,
+                all_week=True,
+                slug=self.slug,
+                name="Race",
+            )
+            self.calendar_id = calendar.id
+            self.calendar_ids = calendar.ids
+        self.addCleanup(self.cleanup)
+
+    @mute_logger("odoo.sql_db")  # the loser's serialization failure, retried
+    def test_two_guests_one_slot(self):
+        start = self.iso(self.next_slot(days=2))
+        results = self.race([(self.calendar_id, start)] * 2, tries=5)
         self.assertEqual(sorted(r[0] for r in results), ["booked", "taken"], results)
         self.assertIn("just taken", next(r[1] for r in results if r[0] == "taken"))
         with self.registry.cursor() as cr:
@@ -145,7 +166,7 @@ class TestBookingRace(BookingCalendarMixin, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestTeamRace(BookingCalendarMixin, TransactionCase):
+class TestTeamRace(GuestRaceMixin, BookingCalendarMixin, TransactionCase):
     """Twenty guests race for one slot of a three-host round-robin calendar,
     while others book a second team sharing two of its hosts, listed in the
     other order: each host gets one booking, everyone else a clear refusal,
@@ -186,68 +207,6 @@ class TestTeamRace(BookingCalendarMixin, TransactionCase):
             )
             self.calendar_ids = [team.id, other.id]
         self.addCleanup(self.cleanup)
-
-    def cleanup(self):
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
-            events = env["calendar.event"].search(
-                [("booking_calendar_id", "in", self.calendar_ids)]
-            )
-            partners = events.booking_guest_partner_id
-            events.unlink()
-            env["booking.calendar"].browse(self.calendar_ids).unlink()
-            env["mail.mail"].search([("recipient_ids", "in", partners.ids)]).unlink()
-            partners.unlink()
-            env["res.users"].browse(self.host_ids).unlink()
-
-    def race(self, plan):
-        """Run the guests of ``plan`` (``[(calendar id, start)]``) at once;
-        their results, in order."""
-        barrier = threading.Barrier(len(plan), timeout=60)
-        results = [None] * len(plan)
-        cursors = [self.registry.cursor() for _item in plan]
-        envs = [api.Environment(cr, SUPERUSER_ID, {}) for cr in cursors]
-
-        def guest(index):
-            env = envs[index]
-            calendar_id, start = plan[index]
-            calendar = env["booking.calendar"].browse(calendar_id)
-            first_try = [True]
-
-            def book():
-                calendar.slug  # noqa: B018 pylint: disable=pointless-statement
-                if first_try[0]:
-                    first_try[0] = False
-                    barrier.wait()
-                return calendar._book_slot(
-                    start,
-                    {
-                        "name": f"Racer {index}",
-                        "email": self.emails[index],
-                        "tz": "UTC",
-                    },
-                ).id
-
-            try:
-                results[index] = ("booked", retrying(book, env, tries=40))
-            except SlotTakenError as exc:
-                results[index] = ("taken", exc.args[0])
-            except Exception as exc:  # noqa: BLE001 - reported by the test
-                results[index] = ("error", repr(exc))
-            finally:
-                env.cr.commit()
-                env.cr.close()
-
-        threads = [threading.Thread(target=guest, args=(i,)) for i in range(len(plan))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        self.assertFalse([r for r in results if r is None or r[0] == "error"], results)
-        for kind, message in results:
-            if kind == "taken":
-                self.assertIn("just taken", message)
-        return results
 
     def events_at(self, start):
         with self.registry.cursor() as cr:

@@ -101,17 +101,7 @@ class TestTeamSlots(TeamCase):
         # New York springs forward on 14 March 2027: Tara's all-day event that
         # day runs from 05:00 UTC (EST) to 04:00 UTC the next day (EDT).
         team = self.create_team("collective")
-        self.env["calendar.event"].create(
-            {
-                "name": "Off",
-                "allday": True,
-                "start_date": date(2027, 3, 14),
-                "stop_date": date(2027, 3, 14),
-                "user_id": self.third_host.id,
-                "partner_ids": [Command.set(self.third_host.partner_id.ids)],
-                "show_as": "busy",
-            }
-        )
+        self.day_off(date(2027, 3, 14), user=self.third_host)
         slots = team._get_free_slots(date(2027, 3, 14), date(2027, 3, 15), "UTC")
         self.assertIn(dt(2027, 3, 14, 4, 30), slots)
         self.assertNotIn(dt(2027, 3, 14, 5), slots)
@@ -119,17 +109,7 @@ class TestTeamSlots(TeamCase):
         self.assertIn(dt(2027, 3, 15, 4), slots)
         # Hana's all-day event in Tokyo (UTC+9, no daylight saving): 15:00 UTC
         # the day before to 15:00 UTC.
-        self.env["calendar.event"].create(
-            {
-                "name": "Off",
-                "allday": True,
-                "start_date": date(2027, 3, 20),
-                "stop_date": date(2027, 3, 20),
-                "user_id": self.host.id,
-                "partner_ids": [Command.set(self.host.partner_id.ids)],
-                "show_as": "busy",
-            }
-        )
+        self.day_off(date(2027, 3, 20), user=self.host)
         slots = team._get_free_slots(date(2027, 3, 19), date(2027, 3, 20), "UTC")
         self.assertIn(dt(2027, 3, 19, 14, 30), slots)
         self.assertNotIn(dt(2027, 3, 19, 15), slots)

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..models.zoom_meeting_job import PROBE_INTERVAL
 from .test_booking_flow import BookingHttpCase
 
 
@@ -484,10 +485,10 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.assertEqual((first | second).mapped("zoom_status"), ["created"] * 2)
         self.assertEqual(len(self.zoom.meetings()), 3)
 
-    def test_while_zoom_is_down_one_job_probes_it_every_ten_seconds(self):
+    def test_while_zoom_is_down_one_job_probes_it_every_few_seconds(self):
         """Recovery after an outage doesn't wait for the backoffs: one job of
-        the host tries again within 10 s; once Zoom answers it, the rest are
-        due at once (and the cron is triggered for them)."""
+        the host tries again within PROBE_INTERVAL; once Zoom answers it, the
+        rest are due at once (and the cron is triggered for them)."""
         self.zoom.add_fault(
             method="POST", path="/v2/users/me/meetings", action="drop", times=None
         )
@@ -498,10 +499,10 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         waits = sorted(
             (b.zoom_next_attempt - datetime.now()).total_seconds() for b in bookings
         )
-        self.assertLessEqual(waits[0], 10)
+        self.assertLessEqual(waits[0], PROBE_INTERVAL)
         self.assertGreater(waits[1], 20)  # the others keep their backoff
         self.zoom.clear_faults()
-        with freeze_time(datetime.now() + timedelta(seconds=11)):
+        with freeze_time(datetime.now() + timedelta(seconds=PROBE_INTERVAL + 1)):
             self.env["zoom.meeting.job"]._cron_run()  # the probe
             self.env.invalidate_all()
             self.assertEqual(sorted(bookings.mapped("zoom_status"))[0], "created")
@@ -509,6 +510,39 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.env.invalidate_all()
         self.assertEqual(bookings.mapped("zoom_status"), ["created"] * 3)
         self.assertEqual(len(self.zoom.meetings()), 3)
+
+    def test_the_cron_stays_for_a_probe_and_wakes_the_cron_workers(self):
+        """With a probe due in a moment, the real cron (progress API) says it
+        has more to do and, after its commit, notifies the cron workers, who
+        would otherwise sleep up to a minute before running it again."""
+        self.zoom.add_fault(
+            method="POST", path="/v2/users/me/meetings", action="drop", times=None
+        )
+        booking = self.book_zoom()[0]
+        cron = self.env.ref("zoom_booking.ir_cron_zoom_meeting_sync")
+        cron, progress = cron._add_progress()
+
+        def cron_workers_told():
+            # The stay's own notification, not a trigger's (bound to a cron).
+            return any(
+                getattr(func, "__name__", None) == "_notifydb" and not func.__self__
+                for func in self.env.cr.postcommit._funcs
+            )
+
+        self.env.cr.postcommit.clear()
+        cron.env["zoom.meeting.job"]._cron_run()
+        self.assertEqual((progress.done, progress.remaining), (1, 1))
+        self.assertTrue(cron_workers_told())
+        self.env.cr.postcommit.clear()
+        # Nothing due soon (Zoom back, the meeting made): the cron is done.
+        self.zoom.clear_faults()
+        cron, progress = cron._add_progress()
+        with freeze_time(datetime.now() + timedelta(seconds=PROBE_INTERVAL + 1)):
+            cron.env["zoom.meeting.job"]._cron_run()
+        booking.invalidate_recordset()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual(progress.remaining, 0)
+        self.assertFalse(cron_workers_told())
 
     def test_rate_limited_honours_retry_after(self):
         self.zoom.add_fault(
