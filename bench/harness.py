@@ -266,6 +266,11 @@ class SlotPool:
             taken, self.slots = self.slots[:count], self.slots[count:]
         return taken
 
+    def give_back(self, slot):
+        """A slot free again (its booking moved or cancelled), taken last."""
+        with self.lock:
+            self.slots.append(slot)
+
 
 # ---------------------------------------------------------------- the run
 class Benchmark:

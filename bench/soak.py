@@ -7,7 +7,9 @@ flat.
     python3 bench/soak.py [--minutes 10] [--clients 4]
 
 Checks, once the traffic stops and Zoom has answered again:
-- no answer was a 5xx; every booking, move and cancel was answered;
+- no answer was a 5xx; every booking, move and cancel was answered, and
+  none refused: a slot freed by a move or a cancel goes back to the pool
+  and is booked again;
 - every booking still confirmed has exactly one meeting at the double, at
   its current time; every cancelled one has none;
 - each Odoo worker's memory (RSS) grew less than 10% from the first minute
@@ -57,9 +59,11 @@ class Soak:
     def __init__(self, bench, seconds, clients):
         self.bench, self.seconds, self.clients = bench, seconds, clients
         self.lock = threading.Lock()
-        self.bookings = []  # (guest, token), confirmed as far as the guest knows
+        # (guest, token, slot), confirmed as far as the guest knows
+        self.bookings = []
         self.cancelled = []
         self.counts = {"book": 0, "move": 0, "cancel": 0, "host": 0}
+        self.refused = {"book": 0, "move": 0, "cancel": 0}  # answered, not done
         self.statuses = {}
         self.stop = threading.Event()
         self.rss = {}  # pid: [(t, kB)]
@@ -69,6 +73,8 @@ class Soak:
         with self.lock:
             self.counts[kind] += 1
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            if kind in self.refused and status != 303:
+                self.refused[kind] += 1
 
     def book(self):
         guest = Guest(self.bench.base_url, "bench-zoom", "soak")
@@ -77,7 +83,9 @@ class Soak:
         self.record("book", status)
         if status == 303:
             with self.lock:
-                self.bookings.append((guest, token_of(location)))
+                self.bookings.append((guest, token_of(location), slot))
+        else:
+            self.bench.pool.give_back(slot)
 
     def pick(self):
         with self.lock:
@@ -89,26 +97,31 @@ class Soak:
         picked = self.pick()
         if not picked:
             return self.book()
-        guest, token = picked
+        guest, token, old = picked
         (slot,) = self.bench.pool.take(1)
         response = guest.post_form(
             f"/book/booking/{token}/reschedule", {"start": slot, "tz": "UTC"}
         )
         self.record("move", response.status_code)
+        moved = response.status_code == 303
+        # The slot left is bookable again: the soak books it later.
+        self.bench.pool.give_back(old if moved else slot)
         with self.lock:
-            self.bookings.append((guest, token))
+            self.bookings.append((guest, token, slot if moved else old))
 
     def cancel(self):
         picked = self.pick()
         if not picked:
             return self.book()
-        guest, token = picked
+        guest, token, slot = picked
         page = f"/book/booking/{token}"
         response = guest.post_form(page, {"reason": "Soak"}, post_path=page + "/cancel")
         self.record("cancel", response.status_code)
+        if response.status_code == 303:
+            self.bench.pool.give_back(slot)
         with self.lock:
             (self.cancelled if response.status_code == 303 else self.bookings).append(
-                (guest, token)
+                (guest, token, slot)
             )
 
     def host_reads(self, host):
@@ -238,7 +251,7 @@ def check(bench, soak):
              FROM calendar_event
             WHERE booking_calendar_id IS NOT NULL
               AND booking_access_token = ANY(%s)""",
-        [[t for _g, t in soak.bookings + soak.cancelled]],
+        [[t for _g, t, _s in soak.bookings + soak.cancelled]],
     )
     by_ref = meetings_by_reference(bench.double)
     confirmed = [r for r in rows if r[1] == "confirmed"]
@@ -291,6 +304,14 @@ def main(argv=None):
         "0 | 0",
         server_errors == 0 and unanswered == 0,
     )
+    bench.row(
+        "S",
+        "refused though free (book, move, cancel): slots freed by moves and "
+        "cancels are booked again",
+        soak.refused,
+        "all 0",
+        not any(soak.refused.values()),
+    )
     bench.row("S", "Zoom work settled after the soak", settled, "True", settled)
     bench.row(
         "S",
@@ -326,6 +347,7 @@ def main(argv=None):
         json.dumps(
             {
                 "counts": soak.counts,
+                "refused": soak.refused,
                 "statuses": {str(k): v for k, v in soak.statuses.items()},
                 "found": found,
                 "rss_growth": growth,

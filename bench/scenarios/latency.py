@@ -70,14 +70,15 @@ def run(bench):
                 f"latency {label}: {calls[0]} Zoom API calls for {calls[2]} "
                 f"bookings, {float(calls[1] or 0):.0f} ms each on average"
             )
+    # One Zoom round trip is the floor: at most 5% above it.
+    goal = 1.05 * 300
+    figure = "p50(zoom,300ms) - p50(none)"
     if times["none"] and times["zoom,300ms"]:
         diff = (pct(times["zoom,300ms"], 50) - pct(times["none"], 50)) * 1000
-        line = f"p50(zoom,300ms) - p50(none) = {diff:.0f} ms (goal <= 390 ms)"
-        ok = diff <= 390
-        print(f"{line} {'PASS' if ok else 'FAIL'}", flush=True)
-        bench.row("1", "p50(zoom,300ms) - p50(none)", f"{diff:.0f} ms", "<= 390 ms", ok)
+        ok = diff <= goal
+        bench.row("1", figure, f"{diff:.0f} ms", f"<= {goal:.0f} ms", ok)
     else:
-        bench.row("1", "p50(zoom,300ms) - p50(none)", "n/a", "<= 390 ms", False)
+        bench.row("1", figure, "n/a", f"<= {goal:.0f} ms", False)
 
 
 # -------------------------------------------------------- 2. SQL count

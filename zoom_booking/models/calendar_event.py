@@ -237,8 +237,29 @@ class CalendarEvent(models.Model):
         self.ensure_one()
         return self.booking_state == "confirmed" and self.start > fields.Datetime.now()
 
+    def _booking_lock(self):
+        """Lock these bookings, their Zoom work first and then the events, in
+        the order a Zoom job writes its outcome, before changing them.
+
+        When a Zoom job wrote its outcome since this transaction began, this
+        fails as a concurrency error, which Odoo retries with a fresh snapshot:
+        here, before any write, and without logging it as a bad query."""
+        self.env.cr.execute(
+            "SELECT 1 FROM zoom_meeting_job WHERE event_id = ANY(%s)"
+            " ORDER BY id FOR NO KEY UPDATE",
+            [self.ids],
+            log_exceptions=False,
+        )
+        self.env.cr.execute(
+            "SELECT 1 FROM calendar_event WHERE id = ANY(%s)"
+            " ORDER BY id FOR NO KEY UPDATE",
+            [self.ids],
+            log_exceptions=False,
+        )
+
     def _booking_cancel(self, reason=""):
         """Cancel the booking: archive the event and tell the Zoom part."""
+        self._booking_lock()
         for event in self.sudo():
             if event.booking_state != "confirmed":
                 raise BookingError(_("This booking is already cancelled."))
@@ -375,6 +396,7 @@ class CalendarEvent(models.Model):
             raise BookingError(_("This booking calendar is no longer available."))
         if tz_name:
             tz_name = check_timezone(self.env, tz_name)
+        event._booking_lock()
         with self.env.cr.savepoint():
             calendar._lock_host()
             new_start = calendar._check_start(start, exclude_event=event)
@@ -614,6 +636,8 @@ class CalendarEvent(models.Model):
         """Mail host and guest about this booking (``confirmed``, ``zoom_link``,
         ``rescheduled`` or ``cancelled``), each in their language and timezone,
         with an .ics that updates the same calendar item."""
+        if not self:
+            return  # and no mail queue to wake (write() calls this on any event)
         template = self.env.ref(f"zoom_booking.mail_template_booking_{purpose}")
         for event in self.sudo().with_context(active_test=False):
             if not event.booking_calendar_id and purpose != "zoom_link":

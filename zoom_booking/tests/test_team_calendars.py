@@ -2,6 +2,7 @@
 booking to one free host, fairly, in that host's own Zoom account; collective
 needs every host free and puts them all in the owner's meeting."""
 
+import json
 from datetime import date, datetime, timedelta
 
 from freezegun import freeze_time
@@ -362,3 +363,140 @@ class TestReassignWizard(TeamCase):
             self.env["booking.reassign.wizard"].with_user(self.host).create(
                 {"event_id": booking.id, "new_host_id": self.other_host.id}
             )
+
+
+@tagged("post_install", "-at_install")
+class TestTeamOverRpc(TeamCase):
+    """What each person may do to a team calendar and its bookings, tried
+    through JSON-RPC as the web client would: the owner, a host of the team
+    who isn't its owner, and a colleague outside it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.colleague = make_user(cls.env, "zb_team_colleague", "Cody Colleague")
+        cls.question = cls.env["booking.question"].create(
+            {"calendar_id": cls.team.id, "name": "What brings you?"}
+        )
+
+    def call(self, user, model, method, args, kwargs=None):
+        """``(result, error)`` of a JSON-RPC call by ``user``."""
+        self.authenticate(user.login, user.login)
+        params = {
+            "model": model,
+            "method": method,
+            "args": args,
+            "kwargs": kwargs or {},
+        }
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        answer = response.json()
+        return answer.get("result"), answer.get("error")
+
+    def rpc(self, user, model, method, args, kwargs=None):
+        result, error = self.call(user, model, method, args, kwargs)
+        self.assertFalse(error)
+        return result
+
+    def assert_refused(self, user, model, method, args, kwargs=None):
+        """The call is refused as an access error; its message."""
+        with self.subTest(user=user.login, model=model, method=method):
+            result, error = self.call(user, model, method, args, kwargs)
+            self.assertTrue(error, f"allowed, answered {result!r}")
+            self.assertEqual(error["data"]["name"], "odoo.exceptions.AccessError")
+            return error["data"]["message"]
+
+    def test_each_person_reaches_only_their_part_of_a_team(self):
+        field = f"question_{self.question.id}"
+        mine = self.book_team(
+            self.next_slot(days=2), email="ann@example.com", **{field: "Owner's"}
+        )
+        theirs = self.book_team(
+            self.next_slot(days=2), email="bo@example.com", **{field: "Oscar's"}
+        )
+        self.assertEqual((mine.user_id, theirs.user_id), (self.host, self.other_host))
+        oscar, owner, cody = self.other_host, self.host, self.colleague
+
+        # Each host reads the answers of their own bookings only.
+        answers = self.rpc(
+            oscar, "booking.answer", "search_read", [[]], {"fields": ["value"]}
+        )
+        self.assertEqual([a["value"] for a in answers], ["Oscar's"])
+        self.assert_refused(
+            oscar, "booking.answer", "read", [mine.booking_answer_ids.ids]
+        )
+        self.assertEqual(self.rpc(cody, "booking.answer", "search", [[]]), [])
+        self.assert_refused(
+            cody, "booking.answer", "read", [theirs.booking_answer_ids.ids]
+        )
+        # Nobody rewrites a guest's answer, not even the owner.
+        self.assert_refused(
+            owner,
+            "booking.answer",
+            "write",
+            [mine.booking_answer_ids.ids, {"value": "x"}],
+        )
+
+        # Only the owner shapes the calendar: not a host of the team, not a colleague.
+        for user in (oscar, cody):
+            self.assert_refused(
+                user,
+                "booking.calendar",
+                "write",
+                [self.team.ids, {"assignment": "collective"}],
+            )
+            self.assert_refused(
+                user,
+                "booking.calendar",
+                "write",
+                [self.team.ids, {"host_ids": [Command.link(user.id)]}],
+            )
+            self.assert_refused(
+                user,
+                "booking.question",
+                "create",
+                [{"calendar_id": self.team.id, "name": "Your password?"}],
+            )
+            self.assert_refused(
+                user,
+                "booking.question",
+                "write",
+                [self.question.ids, {"name": "Hacked"}],
+            )
+            self.assert_refused(user, "booking.question", "unlink", [self.question.ids])
+        question_id = self.rpc(
+            owner,
+            "booking.question",
+            "create",
+            [{"calendar_id": self.team.id, "name": "Company?"}],
+        )
+        self.assertTrue(self.env["booking.question"].browse(question_id).exists())
+        # The owner, being no manager, brings no one else onto the team.
+        message = self.assert_refused(
+            owner,
+            "booking.calendar",
+            "write",
+            [self.team.ids, {"host_ids": [Command.link(cody.id)]}],
+        )
+        self.assertIn("Only a booking manager", message)
+
+        # Moving a booking to another host is a manager's: no one here can.
+        for user in (owner, oscar, cody):
+            self.assert_refused(
+                user,
+                "booking.reassign.wizard",
+                "create",
+                [{"event_id": theirs.id, "new_host_id": user.id}],
+            )
+            self.assert_refused(
+                user, "calendar.event", "_booking_reassign", [theirs.ids, user.id]
+            )
+        self.env.invalidate_all()
+        self.assertEqual((mine.user_id, theirs.user_id), (self.host, self.other_host))
+        self.assertEqual(self.team.host_ids, self.hosts)
+        self.assertEqual(self.team.assignment, "round_robin")
+        self.assertEqual(self.question.name, "What brings you?")
