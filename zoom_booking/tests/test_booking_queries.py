@@ -23,7 +23,11 @@ class TestBookingQueryCount(ZoomMeetingCase):
     def book_directly(self, calendar, days, hour):
         calendar._book_slot(
             self.iso(self.next_slot(days=days, hour=hour)),
-            {"name": "Quinn Query", "email": f"quinn{days}.{hour}@example.com", "tz": "UTC"},
+            {
+                "name": "Quinn Query",
+                "email": f"quinn{days}.{hour}@example.com",
+                "tz": "UTC",
+            },
             client_address="192.0.2.10",
         )
         self.after_commit()
