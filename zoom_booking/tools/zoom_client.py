@@ -11,6 +11,7 @@ import html
 import logging
 import re
 import secrets
+import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,19 @@ _logger = logging.getLogger(__name__)
 # about 5 s on Zoom. A single number, as Odoo's test harness expects.
 DEFAULT_TIMEOUT = 4.0
 DAY = 86400
+
+_sessions = threading.local()
+
+
+def thread_session():
+    """This thread's ``requests`` session: the connection to Zoom (its TLS
+    handshake included) is kept alive from one call to the next, and no
+    session is shared between threads (requests doesn't promise that)."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
 
 _SECRET_PATTERNS = [
     re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
@@ -170,7 +184,7 @@ class ZoomClient:
         self.client_id = client_id
         self.client_secret = client_secret
         self.timeout = timeout
-        self.session = session or requests
+        self.session = session or thread_session()
         self.call_logger = call_logger
         self.deadline = deadline
 
