@@ -527,6 +527,21 @@ class Benchmark:
         time.sleep(1)  # a duplicate would arrive about now
         return counted(self.smtp.mails())
 
+    def row_delivered_once(self, section, figure, event_ids, subject, count):
+        """A row: mails whose subject starts with ``subject`` delivered by
+        SMTP exactly once per attendee (2 per booking) for ``count`` bookings.
+        How many bookings had exactly that."""
+        counts, _last = self.delivered_per_event(event_ids, subject)
+        once = sum(1 for c in counts.values() if c == 2)
+        self.row(
+            section,
+            figure,
+            f"{once}/{count} (total {sum(counts.values())})",
+            f"{count}",
+            once == count,
+        )
+        return once
+
     # -------------------------------------------------------- 1. latency
     def run(self):
         from .scenarios import (
