@@ -8,6 +8,7 @@ URLs. When
 (the benchmark does that); otherwise one is started in this process.
 """
 
+import json
 import os
 import time
 from contextlib import contextmanager
@@ -165,6 +166,25 @@ class ZoomBookingCase(HttpCase):
     @staticmethod
     def query_of(url):
         return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+    def json_rpc(self, model, method, args, kwargs=None):
+        """A JSON-RPC call as the web client makes it, by the signed-in user:
+        ``(result, error)``, the error as Odoo answers it (``data.name`` the
+        exception, ``data.message`` what the user reads)."""
+        params = {
+            "model": model,
+            "method": method,
+            "args": args,
+            "kwargs": kwargs or {},
+        }
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        answer = response.json()
+        return answer.get("result"), answer.get("error")
 
 
 class BrowserPage:

@@ -46,19 +46,8 @@ class TestEveryRoleTriesTheSameThings(SecurityCase):
 
     def rpc(self, model, method, args, kwargs=None):
         """A JSON-RPC call; True when Odoo did it, False when it refused."""
-        try:
-            self.make_jsonrpc_request(
-                f"/web/dataset/call_kw/{model}/{method}",
-                {
-                    "model": model,
-                    "method": method,
-                    "args": args,
-                    "kwargs": kwargs or {},
-                },
-            )
-        except JsonRpcException:
-            return False
-        return True
+        _result, error = self.json_rpc(model, method, args, kwargs)
+        return not error
 
     def fresh_booking(self, day):
         """A new booking of the host's calendar, its Zoom meeting made."""

@@ -2,7 +2,6 @@
 booking to one free host, fairly, in that host's own Zoom account; collective
 needs every host free and puts them all in the owner's meeting."""
 
-import json
 from datetime import date, datetime, timedelta
 
 from freezegun import freeze_time
@@ -380,22 +379,8 @@ class TestTeamOverRpc(TeamCase):
         )
 
     def call(self, user, model, method, args, kwargs=None):
-        """``(result, error)`` of a JSON-RPC call by ``user``."""
         self.authenticate(user.login, user.login)
-        params = {
-            "model": model,
-            "method": method,
-            "args": args,
-            "kwargs": kwargs or {},
-        }
-        response = self.url_open(
-            f"/web/dataset/call_kw/{model}/{method}",
-            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
-            headers={"Content-Type": "application/json"},
-        )
-        self.assertEqual(response.status_code, 200)
-        answer = response.json()
-        return answer.get("result"), answer.get("error")
+        return self.json_rpc(model, method, args, kwargs)
 
     def rpc(self, user, model, method, args, kwargs=None):
         result, error = self.call(user, model, method, args, kwargs)
