@@ -36,6 +36,12 @@ class SlotTakenError(BookingError):
     http_status = 409
 
 
+class SlotLostError(SlotTakenError):
+    """Another booking of the same host was committed while this one was being
+    made: the booking is tried again at once, in a new transaction, where the
+    slot shows as taken (or, on a round-robin calendar, another host free)."""
+
+
 class ZoomConnectError(UserError):
     """The Zoom connection could not be made; the message is for the user."""
 

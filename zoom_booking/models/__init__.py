@@ -8,6 +8,7 @@ from . import (
     booking_answer,
     calendar_event,
     ir_http,
+    ir_qweb,
     res_config_settings,
     res_users,
     zoom_call_log,

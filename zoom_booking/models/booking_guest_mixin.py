@@ -66,11 +66,13 @@ class BookingGuestMixin(models.AbstractModel):
     def _book_slot_committed(self, start, values, client_address=None):
         """Confirm a guest's booking in a transaction of its own, and commit it.
 
-        Bookings of one host are serialized (see :meth:`_lock_host`): a guest
-        who loses the race is retried here at once with a fresh snapshot,
-        instead of through the whole HTTP request, so many guests booking the
-        same host at once all get an answer quickly. The Zoom meeting is made
-        right after this commit, before the guest is answered.
+        The booking is made first and its slot held last (see
+        :meth:`_hold_slot`), in a READ COMMITTED transaction: guests booking
+        the same host at once do their work side by side and only wait on
+        each other for the final check. A guest who loses the slot is retried
+        here at once, instead of through the whole HTTP request, and then
+        told it is taken. The Zoom meeting is made right after this commit,
+        before the guest is answered.
 
         :return: the booking's guest access token
         :raise BookingError: with a message for the guest; nothing is stored then
@@ -81,7 +83,7 @@ class BookingGuestMixin(models.AbstractModel):
             booking = self.with_env(env)._book_slot(start, values, client_address)
             return booking.sudo().booking_access_token
 
-        return run_in_own_transaction(self.env, book)
+        return run_in_own_transaction(self.env, book, read_committed=True)
 
     def _book_slot(self, start, values, client_address=None):
         """Confirm a guest's booking; the one entry point of the public form.
@@ -102,7 +104,8 @@ class BookingGuestMixin(models.AbstractModel):
         guest["client_address"] = (client_address or "")[:64] or False
         calendar._check_booking_limits(guest)
         with self.env.cr.savepoint():
-            calendar._lock_host()
+            # Checked without a lock, so a taken slot is refused at once; the
+            # check that counts is _hold_slot's, under the lock.
             start, free_hosts = calendar._check_start_hosts(start)
             hosts = calendar._booking_hosts_for(start, free_hosts)
             partner = calendar._find_or_create_guest_partner(
@@ -114,6 +117,7 @@ class BookingGuestMixin(models.AbstractModel):
                 self.env.lang,
             )
             event = calendar._create_booking_event(start, guest, partner, hosts)
+            calendar._hold_slot(event, hosts)
         return event
 
     def _booking_hosts_for(self, start, free_hosts):

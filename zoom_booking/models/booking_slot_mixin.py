@@ -7,7 +7,7 @@ import pytz
 
 from odoo import _, fields, models
 
-from ..exceptions import BookingError, SlotTakenError
+from ..exceptions import BookingError, SlotLostError, SlotTakenError
 from ..tools.slots import (
     availability_windows,
     combine_slots,
@@ -242,6 +242,30 @@ class BookingSlotMixin(models.AbstractModel):
                 )
             )
         return start, free_hosts
+
+    def _hold_slot(self, event, hosts):
+        """Make sure the new booking ``event`` keeps its slot with ``hosts``:
+        lock the hosts, then check, with what other bookings have committed
+        meanwhile, that they are still free then.
+
+        Called last in the booking's transaction, so the lock is held only
+        for this check and the commit. Under READ COMMITTED (a guest's booking,
+        see ``_book_slot_committed``) the check's query sees the booking the
+        previous holder of the lock committed; under REPEATABLE READ the lock
+        itself fails when one was committed after this transaction began.
+
+        :raise SlotLostError: another booking took the slot meanwhile
+        """
+        self.ensure_one()
+        self._lock_host()
+        free = self._free_hosts_at(event.start, exclude_event=event, hosts=hosts)
+        if len(free) < len(hosts):
+            raise SlotLostError(
+                _(
+                    "This slot was just taken or is no longer available: please "
+                    "choose another one."
+                )
+            )
 
     def _lock_host(self):
         """Serialize the bookings of this calendar's hosts.

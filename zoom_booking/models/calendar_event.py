@@ -17,7 +17,10 @@ from ..exceptions import BookingError
 from ..tools.guest_input import check_timezone, clean_text
 from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import add_to_calendar_links, booking_path
+from .ir_qweb import CACHE_BODIES
 
+# What calendar.event._sync_activities copies to the event's activities.
+ACTIVITY_FIELDS = {"name", "description", "start", "allday", "user_id"}
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 CANCEL_REASON_LIMIT = 1000
 # An attendee's answer in Odoo, as an .ics PARTSTAT.
@@ -527,6 +530,26 @@ class CalendarEvent(models.Model):
         bookings._booking_send_mail("cancelled")
         return super().unlink()
 
+    def _sync_activities(self, fields):
+        # Only these fields change an event's activities: the writes of
+        # zoom_booking's own fields (a few per booking) need not read them.
+        if not ACTIVITY_FIELDS.intersection(fields):
+            return
+        super()._sync_activities(fields)
+
+    def _zoom_prefetch_people(self):
+        """Read at once the people that a Zoom job's meeting and mails read one
+        by one otherwise: hosts, guest, the sender and the company (three
+        queries instead of seven, in a transaction that starts cold)."""
+        users = self.user_id | self.zoom_host_id | self.env.user
+        users.mapped("partner_id")
+        partners = (
+            users.partner_id
+            | self.booking_guest_partner_id
+            | self.env.company.partner_id
+        )
+        partners.mapped("lang")
+
     def _skip_send_mail_status_update(self):
         # Host and guest of a booking get zoom_booking's own mails instead.
         return bool(self.booking_calendar_id) or super()._skip_send_mail_status_update()
@@ -645,7 +668,10 @@ class CalendarEvent(models.Model):
             recipients = (
                 event.booking_guest_partner_id | event._booking_hosts().partner_id
             )
-            attendees = event.attendee_ids.filtered(
+            attendees = event.attendee_ids
+            # One read for all of them (record by record, each is read alone).
+            attendees.fetch(["partner_id", "common_name", "state"])
+            attendees = attendees.filtered(
                 lambda a, recipients=recipients: a.partner_id in recipients
             )
             if purpose in ("rescheduled", "cancelled"):
@@ -694,6 +720,7 @@ class CalendarEvent(models.Model):
         host sees there what each reader was sent (an internal note, so only
         colleagues see it; a note's only recipients are the ones named)."""
         self.ensure_one()
+        template = template.with_context(**{CACHE_BODIES: True})
         rendered = {
             field: template._render_field(field, attendee.ids, compute_lang=True)[
                 attendee.id

@@ -33,12 +33,20 @@ class ResUsers(models.Model):
     def _zoom_connection(self):
         """The user's Zoom connection (sudo), or an empty recordset."""
         self.ensure_one()
-        return self.env["zoom.connection"].sudo().search([("user_id", "=", self.id)])
+        Connection = self.env["zoom.connection"].sudo()
+        # Searched and read in one query: every Zoom call starts here.
+        return Connection.search_fetch(
+            [("user_id", "=", self.id)], Connection._zoom_public_fields()
+        )
 
     @api.depends_context("uid")
     def _compute_zoom_connection(self):
         connections = (
-            self.env["zoom.connection"].sudo().search([("user_id", "in", self.ids)])
+            self.env["zoom.connection"]
+            .sudo()
+            .search_fetch(
+                [("user_id", "in", self.ids)], ["user_id", "state", "zoom_email"]
+            )
         )
         by_user = {conn.user_id.id: conn for conn in connections}
         for user in self:

@@ -319,6 +319,15 @@ class ZoomConnection(models.Model):
         )
 
     # ---------------------------------------------------------- calling Zoom
+    @api.model
+    def _zoom_public_fields(self):
+        """The stored fields an ordinary read brings (not the tokens)."""
+        return [
+            name
+            for name, field in self._fields.items()
+            if field.store and field.column_type and not field.groups
+        ]
+
     def _zoom_api(self, call_logger=None):
         """This connection's Zoom API: :class:`ZoomApi`, whose calls carry a
         valid access token."""

@@ -216,7 +216,7 @@ class ZoomMeetingJob(models.Model):
                         claim = dict(
                             claim, unsure=claim["unsure"] or claim["work"] == "create"
                         )
-                if answered:
+                if answered and claim["others_waiting"]:
                     self._hurry_host(claim["host_id"])
             except Exception:
                 # Left with its lease: retried when the lease ends.
@@ -271,7 +271,10 @@ class ZoomMeetingJob(models.Model):
                               AND (lease_until IS NULL OR lease_until < %(now)s)
                               FOR NO KEY UPDATE SKIP LOCKED) AS old
                     WHERE j.id = old.id
-                RETURNING j.work, old.create_unsure, j.host_id""",
+                RETURNING j.work, old.create_unsure, j.host_id,
+                          EXISTS(SELECT 1 FROM zoom_meeting_job w
+                                  WHERE w.host_id = j.host_id AND w.id != j.id
+                                    AND w.next_attempt > %(now)s)""",
                 {"id": job_id, "now": now, "until": now + LEASE},
             )
         except psycopg2.errors.SerializationFailure:
@@ -280,7 +283,13 @@ class ZoomMeetingJob(models.Model):
         if not row:
             return None
         self.browse(job_id).invalidate_recordset()
-        return {"work": row[0], "unsure": row[1], "host_id": row[2]}
+        return {
+            "work": row[0],
+            "unsure": row[1],
+            "host_id": row[2],
+            # Jobs of the same host wait for a retry: hurried if Zoom answers.
+            "others_waiting": row[3],
+        }
 
     def _done(self):
         """The job is done (or given up): it leaves the queue."""
@@ -337,6 +346,8 @@ class ZoomMeetingJob(models.Model):
         if not event:
             return self._do_orphan_delete(claim)
         work = self.work
+        if work != "delete":
+            event._zoom_prefetch_people()
         logs = []
         try:
             zoom = self._zoom_api(logs)

@@ -75,3 +75,21 @@ class TestBookingMails(BookingHttpCase):
         self.assertEqual(
             readers, {booking.booking_guest_partner_id.id, self.host.partner_id.id}
         )
+
+    def test_an_edited_template_is_mailed_as_edited(self):
+        # Booking bodies are kept compiled between mails: an admin's edit of
+        # the template (here without Zoom) shows in the very next booking.
+        self.calendar.online_meeting_provider = "none"
+        template = self.env.ref("zoom_booking.mail_template_booking_confirmed")
+        self.book(self.next_slot(hour=10), email="first.guest@example.com")
+        first = self.bookings()
+        self.assertNotIn("Bring your questions", self.mails_of(first)[0].body_html)
+        template.body_html = str(template.body_html).replace(
+            "<table", "<p>Bring your questions.</p><table", 1
+        )
+        self.book(self.next_slot(hour=11), email="second.guest@example.com")
+        second = self.bookings() - first
+        mails = self.mails_of(second, "Booking confirmed")
+        self.assertEqual(len(mails), 2)
+        for mail in mails:
+            self.assertIn("Bring your questions.", mail.body_html)

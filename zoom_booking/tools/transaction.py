@@ -4,16 +4,25 @@ done once the caller's transaction is committed."""
 import random
 from time import monotonic, sleep
 
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from ..exceptions import BookingBusyError
+from ..exceptions import BookingBusyError, SlotLostError
+
+RETRIED = (*PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, SlotLostError)
 
 
-def run_in_own_transaction(env, work, max_wait=8.0):
+def run_in_own_transaction(env, work, max_wait=8.0, read_committed=False):
     """``work(new_env)`` in a transaction of its own, committed; retried at once
     with a fresh snapshot when a concurrent booking of the same host won.
+
+    ``read_committed``: the transaction runs at PostgreSQL's READ COMMITTED
+    level (Odoo's is REPEATABLE READ), for work that takes its lock last and
+    must then see what the previous holder committed (a guest's booking: see
+    ``booking.slot.mixin._hold_slot``).
 
     :raise BookingBusyError: when it keeps losing for ``max_wait`` seconds
     """
@@ -23,8 +32,14 @@ def run_in_own_transaction(env, work, max_wait=8.0):
         attempt += 1
         try:
             with env.registry.cursor() as cr:
+                # Only before the transaction's first query; a cursor that is
+                # already in one (a test's) keeps its level.
+                if read_committed and (
+                    cr._cnx.info.transaction_status == TRANSACTION_STATUS_IDLE
+                ):
+                    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 return work(env(cr=cr))
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        except RETRIED:
             if monotonic() > deadline:
                 raise BookingBusyError(
                     env._(
