@@ -235,13 +235,14 @@ class BookingSlotMixin(models.AbstractModel):
             )
         free_hosts = self._free_hosts_at(start, exclude_event=exclude_event, now=now)
         if not free_hosts:
-            raise SlotTakenError(
-                _(
-                    "This slot was just taken or is no longer available: please "
-                    "choose another one."
-                )
-            )
+            raise SlotTakenError(self._slot_taken_message())
         return start, free_hosts
+
+    def _slot_taken_message(self):
+        return _(
+            "This slot was just taken or is no longer available: please "
+            "choose another one."
+        )
 
     def _hold_slot(self, event, hosts):
         """Make sure the new booking ``event`` keeps its slot with ``hosts``:
@@ -260,15 +261,11 @@ class BookingSlotMixin(models.AbstractModel):
         self._lock_host()
         free = self._free_hosts_at(event.start, exclude_event=event, hosts=hosts)
         if len(free) < len(hosts):
-            raise SlotLostError(
-                _(
-                    "This slot was just taken or is no longer available: please "
-                    "choose another one."
-                )
-            )
+            raise SlotLostError(self._slot_taken_message())
 
     def _lock_host(self):
-        """Serialize the bookings of this calendar's hosts.
+        """Serialize the bookings of this calendar's hosts (a guest's booking
+        takes it last, in :meth:`_hold_slot`).
 
         Every host of the team is locked, always in the same order (by id), so
         that two team calendars sharing hosts never wait on each other in a
