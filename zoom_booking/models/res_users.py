@@ -30,13 +30,19 @@ class ResUsers(models.Model):
             "zoom_reissue_count",
         ]
 
-    def _zoom_connection(self):
-        """The user's Zoom connection (sudo), or an empty recordset."""
+    def _zoom_connection(self, to_call=False):
+        """The user's Zoom connection (sudo), or an empty recordset.
+
+        :param to_call: Odoo is about to call Zoom with it: its tokens are read
+            in the same query (a Zoom job's transaction starts cold).
+        """
         self.ensure_one()
         Connection = self.env["zoom.connection"].sudo()
         # Searched and read in one query: every Zoom call starts here.
         return Connection.search_fetch(
-            [("user_id", "=", self.id)], Connection._zoom_public_fields()
+            [("user_id", "=", self.id)],
+            Connection._zoom_public_fields()
+            + (Connection._zoom_token_fields() if to_call else []),
         )
 
     @api.depends_context("uid")

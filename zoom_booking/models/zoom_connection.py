@@ -328,6 +328,11 @@ class ZoomConnection(models.Model):
             if field.store and field.column_type and not field.groups
         ]
 
+    @api.model
+    def _zoom_token_fields(self):
+        """What calling Zoom reads of the tokens (sudo only)."""
+        return ["access_token", "refresh_token", "token_expires_at"]
+
     def _zoom_api(self, call_logger=None):
         """This connection's Zoom API: :class:`ZoomApi`, whose calls carry a
         valid access token."""

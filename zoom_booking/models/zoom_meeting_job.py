@@ -5,6 +5,7 @@ import logging
 import math
 import time
 from datetime import timedelta
+from functools import partial
 
 import psycopg2
 
@@ -102,8 +103,13 @@ class ZoomMeetingJob(models.Model):
     ]
 
     # ------------------------------------------------------------ planning
-    def _run_after_commit(self):
-        """Do these jobs once this transaction is committed."""
+    def _run_after_commit(self, claimed=False):
+        """Do these jobs once this transaction is committed.
+
+        :param claimed: they were made claimed (``_claimed_values``) in this
+            transaction, so no other worker takes them meanwhile and they need
+            no claim of their own.
+        """
         ids = [job_id for job_id in self.ids if job_id]
         if not ids:
             return
@@ -112,9 +118,21 @@ class ZoomMeetingJob(models.Model):
         deadline = time.monotonic() + GUEST_WAIT_SECONDS
         after_commit(
             self.env,
-            lambda env: env["zoom.meeting.job"]._run(ids),
+            lambda env: env["zoom.meeting.job"]._run(ids, claimed=claimed),
             context={"zoom_booking_deadline": deadline},
         )
+
+    @api.model
+    def _claimed_values(self):
+        """Values of a new create job taken at once by the transaction that
+        makes it, as ``_claim`` takes one: a new booking's request does it
+        right after its commit, one transaction and query fewer."""
+        return {
+            "work": "create",
+            "attempts": 1,
+            "create_unsure": True,
+            "lease_until": fields.Datetime.now() + LEASE,
+        }
 
     def _due_now(self):
         """Make these jobs due at once, lease ended, and run them after commit."""
@@ -185,28 +203,35 @@ class ZoomMeetingJob(models.Model):
                 cron.sudo()._trigger(at)
 
     @api.model
-    def _run(self, job_ids):
-        """Do these jobs, each in transactions of its own: claim it, talk to
-        Zoom, record the outcome."""
+    def _run(self, job_ids, claimed=False):
+        """Do these jobs, each in transactions of its own: claim it (unless
+        ``claimed``: see ``_run_after_commit``), talk to Zoom, record the
+        outcome."""
         registry = self.env.registry
         context = dict(self.env.context, active_test=False)
         deadline = context.get("zoom_booking_deadline")
-        for job_id in job_ids:
+        for index, job_id in enumerate(job_ids):
             if deadline and deadline - time.monotonic() < 0.5:
                 # Out of time: the cron does the rest.
+                if claimed:
+                    self._unclaim(job_ids[index:])
                 self._trigger_next_attempt()
                 break
             try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, context)
-                    claim = env["zoom.meeting.job"]._claim(job_id)
+                if claimed:
+                    # As _claim returns it for a new job.
+                    claim = {"work": "create", "unsure": False}
+                else:
+                    with registry.cursor() as cr:
+                        env = api.Environment(cr, SUPERUSER_ID, context)
+                        claim = env["zoom.meeting.job"]._claim(job_id)
                 if not claim:
                     continue
                 for attempt in range(3):
                     try:
                         with registry.cursor() as cr:
                             env = api.Environment(cr, SUPERUSER_ID, context)
-                            answered = env["zoom.meeting.job"].browse(job_id)._do(claim)
+                            env["zoom.meeting.job"].browse(job_id)._do(claim)
                         break
                     except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                         # The event changed while Zoom was answering: do it again
@@ -216,8 +241,6 @@ class ZoomMeetingJob(models.Model):
                         claim = dict(
                             claim, unsure=claim["unsure"] or claim["work"] == "create"
                         )
-                if answered and claim["others_waiting"]:
-                    self._hurry_host(claim["host_id"])
             except Exception:
                 # Left with its lease: retried when the lease ends.
                 _logger.exception("Zoom job %s failed", job_id)
@@ -255,6 +278,17 @@ class ZoomMeetingJob(models.Model):
             pass  # a worker is on it already
 
     @api.model
+    def _unclaim(self, job_ids):
+        """Give back jobs of ``_claimed_values`` that were not tried: the cron
+        does them at once, as if never claimed."""
+        self.env.cr.execute(
+            """UPDATE zoom_meeting_job
+                  SET lease_until = NULL, attempts = 0, create_unsure = FALSE
+                WHERE id = ANY(%s) AND work = 'create' AND attempts = 1""",
+            [list(job_ids)],
+        )
+
+    @api.model
     def _claim(self, job_id):
         """Take the job for a while, so no other worker does it too."""
         now = fields.Datetime.now()
@@ -271,10 +305,7 @@ class ZoomMeetingJob(models.Model):
                               AND (lease_until IS NULL OR lease_until < %(now)s)
                               FOR NO KEY UPDATE SKIP LOCKED) AS old
                     WHERE j.id = old.id
-                RETURNING j.work, old.create_unsure, j.host_id,
-                          EXISTS(SELECT 1 FROM zoom_meeting_job w
-                                  WHERE w.host_id = j.host_id AND w.id != j.id
-                                    AND w.next_attempt > %(now)s)""",
+                RETURNING j.work, old.create_unsure""",
                 {"id": job_id, "now": now, "until": now + LEASE},
             )
         except psycopg2.errors.SerializationFailure:
@@ -283,25 +314,33 @@ class ZoomMeetingJob(models.Model):
         if not row:
             return None
         self.browse(job_id).invalidate_recordset()
-        return {
-            "work": row[0],
-            "unsure": row[1],
-            "host_id": row[2],
-            # Jobs of the same host wait for a retry: hurried if Zoom answers.
-            "others_waiting": row[3],
-        }
+        return {"work": row[0], "unsure": row[1]}
 
-    def _done(self):
-        """The job is done (or given up): it leaves the queue."""
-        if self:
-            # As _record: a guest's change meanwhile is retried, not logged.
-            self.env.cr.execute(
-                "DELETE FROM zoom_meeting_job WHERE id = ANY(%s)",
-                [self.ids],
-                log_exceptions=False,
-            )
-            self.invalidate_recordset()
-            self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
+    def _done(self, zoom_answered=True):
+        """The job is done (or given up): it leaves the queue.
+
+        :param zoom_answered: Zoom answered for it, so the host's jobs that
+            wait for a retry are done now (``_hurry_host``, after commit).
+        """
+        if not self:
+            return
+        # As _record: a guest's change meanwhile is retried, not logged.
+        self.env.cr.execute(
+            """DELETE FROM zoom_meeting_job j WHERE j.id = ANY(%(ids)s)
+            RETURNING j.host_id,
+                      EXISTS(SELECT 1 FROM zoom_meeting_job w
+                              WHERE w.host_id = j.host_id AND w.id != j.id
+                                AND w.next_attempt > %(now)s)""",
+            {"ids": self.ids, "now": fields.Datetime.now()},
+            log_exceptions=False,
+        )
+        waiting = {host_id for host_id, others in self.env.cr.fetchall() if others}
+        self.invalidate_recordset()
+        self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
+        if zoom_answered and waiting:
+            Job = self.with_env(self.env(context={})).browse()
+            for host_id in waiting:
+                self.env.cr.postcommit.add(partial(Job._hurry_host, host_id))
 
     def _record(self, values):
         """Write what became of this job after Zoom answered (or didn't).
@@ -368,7 +407,7 @@ class ZoomMeetingJob(models.Model):
         return answered
 
     def _zoom_api(self, call_log=None):
-        connection = self.host_id._zoom_connection()
+        connection = self.host_id._zoom_connection(to_call=True)
         if not connection:
             raise ZoomNeedsReconnect(_("The host's Zoom account is not connected."))
         return connection._zoom_api(
@@ -470,10 +509,10 @@ class ZoomMeetingJob(models.Model):
 
     def _do_orphan_delete(self, claim):
         """Delete at Zoom the meeting of an event deleted in Odoo."""
-        connection = self.host_id._zoom_connection()
+        connection = self.host_id._zoom_connection(to_call=True)
         if not connection:
             # Disconnected: Odoo may no longer act on that Zoom account.
-            self._done()
+            self._done(zoom_answered=False)
             return False
         zoom = connection._zoom_api()
         try:

@@ -162,14 +162,17 @@ class ZoomMeetingMixin(models.AbstractModel):
         }
         old = self.sudo().zoom_job_ids
         old.write(job_values)
+        # No one else sees a new job before this transaction's commit: it is
+        # made claimed, for this request to do right after.
         new = Job.create(
             [
-                dict(job_values, event_id=record.id)
+                dict(job_values, **Job._claimed_values(), event_id=record.id)
                 for record in self
                 if not record.sudo().zoom_job_ids
             ]
         )
-        (old | new)._run_after_commit()
+        old._run_after_commit()
+        new._run_after_commit(claimed=True)
 
     def _zoom_plan(self, work):
         """Move (``update``) or delete (``delete``) these records' meetings after
