@@ -9,6 +9,7 @@ from . import (
     calendar_event,
     ir_http,
     ir_qweb,
+    mail_template,
     res_config_settings,
     res_users,
     zoom_call_log,

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import babel
 import pytz
-import vobject
 from babel.dates import format_skeleton
 
 from odoo import _, api, fields, models
@@ -14,6 +13,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from ..exceptions import BookingError
+from ..tools import ics
 from ..tools.guest_input import check_timezone, clean_text
 from ..tools.transaction import run_in_own_transaction
 from ..tools.urls import add_to_calendar_links, booking_path
@@ -674,8 +674,10 @@ class CalendarEvent(models.Model):
             attendees = attendees.filtered(
                 lambda a, recipients=recipients: a.partner_id in recipients
             )
+            # Bookkeeping fields, not tracked.
+            bookkeeping = event.with_context(zoom_booking_sync=True, mail_notrack=True)
             if purpose in ("rescheduled", "cancelled"):
-                event.with_context(zoom_booking_sync=True).booking_ics_sequence += 1
+                bookkeeping.booking_ics_sequence += 1
             method = "CANCEL" if purpose == "cancelled" else "REQUEST"
             ics_of_lang = {}
             for attendee in attendees:
@@ -700,7 +702,7 @@ class CalendarEvent(models.Model):
             if purpose in ("confirmed", "zoom_link") and event.zoom_join_url:
                 values["zoom_link_mailed"] = True
             if values:
-                event.with_context(zoom_booking_sync=True).write(values)
+                bookkeeping.write(values)
         self._booking_wake_mail_queue()
 
     def _booking_hosts(self):
@@ -768,43 +770,42 @@ class CalendarEvent(models.Model):
     def _booking_ics(self, method="REQUEST"):
         """This booking as an iCalendar object, as RFC 5546 asks of an
         invitation (METHOD, ORGANIZER, ATTENDEE): its UID stays the same and
-        its SEQUENCE grows, so calendars update the item instead of adding one.
-        vobject escapes every text value; quotes in names become apostrophes,
-        as the calendar module does, since a parameter can't hold them."""
+        its SEQUENCE grows, so calendars update the item instead of adding one."""
         self.ensure_one()
-        cal = vobject.iCalendar()
-        cal.add("method").value = method
-        vevent = cal.add("vevent")
-        vevent.add("uid").value = self._booking_ics_uid()
-        vevent.add("sequence").value = str(self.booking_ics_sequence)
-        vevent.add("dtstamp").value = fields.Datetime.now().replace(tzinfo=pytz.utc)
-        vevent.add("dtstart").value = self.start.replace(tzinfo=pytz.utc)
-        vevent.add("dtend").value = self.stop.replace(tzinfo=pytz.utc)
-        vevent.add("summary").value = self.name or ""
-        vevent.add("status").value = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
+        values = {
+            "uid": self._booking_ics_uid(),
+            "sequence": self.booking_ics_sequence,
+            "dtstamp": fields.Datetime.now(),
+            "start": self.start,
+            "stop": self.stop,
+            "summary": self.name or "",
+            "status": "CANCELLED" if method == "CANCEL" else "CONFIRMED",
+        }
         lines = []
         if self.zoom_join_url and method != "CANCEL":
-            vevent.add("location").value = self.zoom_join_url
-            vevent.add("url").value = self.zoom_join_url
+            values["location"] = values["url"] = self.zoom_join_url
             lines.append(_("Join Zoom meeting: %s", self.zoom_join_url))
             lines.append(_("Meeting ID: %s", self.zoom_meeting_id_display))
             if self.zoom_passcode:
                 lines.append(_("Passcode: %s", self.zoom_passcode))
         elif self.videocall_location and method != "CANCEL":
-            vevent.add("location").value = self.videocall_location
+            values["location"] = self.videocall_location
             lines.append(_("Online meeting: %s", self.videocall_location))
-        if lines:
-            vevent.add("description").value = "\n".join(lines)
-        organizer = vevent.add("organizer")
-        organizer.value = f"mailto:{self.user_id.email or ''}"
-        organizer.params["CN"] = [(self.user_id.name or "").replace('"', "'")]
-        for attendee in self.attendee_ids:
-            line = vevent.add("attendee")
-            line.value = f"mailto:{attendee.email or ''}"
-            line.params["CN"] = [(attendee.common_name or "").replace('"', "'")]
-            line.params["ROLE"] = ["REQ-PARTICIPANT"]
-            line.params["PARTSTAT"] = [PARTSTAT.get(attendee.state, "NEEDS-ACTION")]
-        return cal.serialize().encode()
+        values["description"] = "\n".join(lines)
+        return ics.invitation(
+            method,
+            values,
+            (self.user_id.email, self.user_id.name),
+            [
+                (
+                    attendee.email,
+                    attendee.common_name,
+                    "REQ-PARTICIPANT",
+                    PARTSTAT.get(attendee.state, "NEEDS-ACTION"),
+                )
+                for attendee in self.attendee_ids
+            ],
+        )
 
     def _booking_ics_uid(self):
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")

@@ -141,7 +141,9 @@ class ZoomMeetingMixin(models.AbstractModel):
         # A new reference for each new meeting (never an older meeting's),
         # committed before any request carries it, so that a retry after a
         # lost answer looks for the same one.
-        for record in self.sudo().with_context(zoom_booking_sync=True):
+        # Bookkeeping fields, not tracked.
+        sync = self.sudo().with_context(zoom_booking_sync=True, mail_notrack=True)
+        for record in sync:
             record.write(
                 dict(
                     values,

@@ -18,3 +18,4 @@ from . import test_booking_dashboard
 from . import test_zoom_real_rules
 from . import test_bad_input
 from . import test_nobody_touches
+from . import test_ics
