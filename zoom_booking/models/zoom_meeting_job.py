@@ -287,6 +287,9 @@ class ZoomMeetingJob(models.Model):
                 WHERE id = ANY(%s) AND work = 'create' AND attempts = 1""",
             [list(job_ids)],
         )
+        self.browse(job_ids).invalidate_recordset(
+            ["lease_until", "attempts", "create_unsure"]
+        )
 
     @api.model
     def _claim(self, job_id):

@@ -1,6 +1,7 @@
 """A booking on a Zoom calendar gets exactly one Zoom meeting, whatever Zoom does."""
 
 import base64
+import time
 from datetime import datetime, timedelta
 
 import vobject
@@ -608,6 +609,55 @@ class TestNothingLostWhenZoomFails(ZoomMeetingCase):
         self.after_commit()
         booking.invalidate_recordset()
         self.assertEqual(booking.zoom_status, "created")
+
+    def book_in_process(self, days):
+        """A guest's booking as its request makes it, up to its commit: the
+        Zoom work planned after it has not run yet."""
+        public = self.env.ref("base.public_user")
+        return (
+            self.calendar.with_user(public)
+            .sudo()
+            ._book_slot(
+                self.iso(self.next_slot(days=days)),
+                {"name": "Lea Lease", "email": f"lea{days}@example.com", "tz": "UTC"},
+            )
+        )
+
+    def test_a_new_bookings_meeting_is_made_by_its_own_request(self):
+        """Between the booking's commit and its request's call to Zoom, the
+        cron (of this node or another) leaves the job alone: it was made
+        claimed, so the meeting is made once, by the request."""
+        booking = self.book_in_process(days=2)
+        job = booking.sudo().zoom_job_ids
+        self.env.flush_all()
+        self.assertEqual(
+            (job.work, job.attempts, job.create_unsure), ("create", 1, True)
+        )
+        self.assertGreater(job.lease_until, datetime.now())
+        self.env["zoom.meeting.job"]._cron_run()  # a cron worker, meanwhile
+        self.assertEqual(self.zoom.meetings(), [])
+        self.after_commit()  # the request, after its commit
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual(len(self.zoom.meetings()), 1)
+        self.assertFalse(booking.sudo().zoom_job_ids)
+
+    def test_out_of_time_the_cron_makes_the_meeting_at_once(self):
+        """A request out of time for Zoom gives its claimed jobs back: the
+        cron does them at its next run, not when their lease would end."""
+        booking = self.book_in_process(days=3)
+        job = booking.sudo().zoom_job_ids
+        self.env.cr.postcommit.clear()
+        self.env["zoom.meeting.job"].with_context(
+            zoom_booking_deadline=time.monotonic() - 1
+        )._run(job.ids, claimed=True)
+        self.env.invalidate_all()
+        self.assertEqual((job.attempts, job.create_unsure), (0, False))
+        self.assertFalse(job.lease_until)
+        self.assertEqual(self.zoom.meetings(), [])
+        self.env["zoom.meeting.job"]._cron_run()
+        self.env.invalidate_all()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual(len(self.zoom.meetings()), 1)
 
 
 @tagged("post_install", "-at_install")
