@@ -101,6 +101,24 @@ def postcommit_hooks_run():
 class ZoomBookingCase(HttpCase):
     """Users, a running Zoom double and the addon pointed at it."""
 
+    # What no answer to an ordinary user may hold (a test sets its own).
+    secrets = ()
+
+    def call_kw(self, model, method, args, kwargs=None):
+        """A JSON-RPC call as the web client makes it, as the logged-in user;
+        its answer holds none of ``secrets``."""
+        result = self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+        )
+        self.assert_no_secret(result, f"{model}.{method}")
+        return result
+
+    def assert_no_secret(self, payload, where=""):
+        text = payload if isinstance(payload, str) else repr(payload)
+        for secret in self.secrets:
+            self.assertNotIn(secret, text, f"a secret leaks in {where}")
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -26,17 +26,6 @@ class TestZoomSecretsStayWithAdmins(ZoomBookingCase):
         ] + [CLIENT_SECRET, WEBHOOK_SECRET]
         self.authenticate(self.host.login, self.host.login)
 
-    def call_kw(self, model, method, args, kwargs=None):
-        return self.make_jsonrpc_request(
-            f"/web/dataset/call_kw/{model}/{method}",
-            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-        )
-
-    def assert_no_secret(self, payload):
-        text = repr(payload)
-        for secret in self.secrets:
-            self.assertNotIn(secret, text)
-
     def test_token_fields_cannot_be_read(self):
         for method, args, kwargs in [
             ("read", [[self.host_connection.id], SECRET_FIELDS], {}),
