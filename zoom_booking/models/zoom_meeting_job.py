@@ -378,15 +378,15 @@ class ZoomMeetingJob(models.Model):
         self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
 
     def _do(self, claim):
-        """Talk to Zoom for this job, then record the outcome; whether Zoom
-        answered."""
+        """Talk to Zoom for this job, then record the outcome."""
         self.ensure_one()
         try:
             event = self.event_id.with_context(zoom_booking_sync=True)
         except MissingError:
-            return False  # done or dropped meanwhile (purge, cancel)
+            return  # done or dropped meanwhile (purge, cancel)
         if not event:
-            return self._do_orphan_delete(claim)
+            self._do_orphan_delete(claim)
+            return
         work = self.work
         if work != "delete":
             event._zoom_prefetch_people()
@@ -394,9 +394,7 @@ class ZoomMeetingJob(models.Model):
         try:
             zoom = self._zoom_api(logs)
             values, mails = self._do_work(event, work, zoom, claim)
-            answered = True
         except ZoomError as exc:
-            answered = False
             values, mails = self._failure(event, work, claim, exc)
         retry = values.pop("_retry", False)
         # Not tracked: the chatter's mails say what changed, and a Zoom link
@@ -407,7 +405,6 @@ class ZoomMeetingJob(models.Model):
             event._booking_send_mail(purpose)
         if retry:
             self._trigger_next_attempt()
-        return answered
 
     def _zoom_api(self, call_log=None):
         connection = self.host_id._zoom_connection(to_call=True)
@@ -516,7 +513,7 @@ class ZoomMeetingJob(models.Model):
         if not connection:
             # Disconnected: Odoo may no longer act on that Zoom account.
             self._done(zoom_answered=False)
-            return False
+            return
         zoom = connection._zoom_api()
         try:
             meeting_id = self.meeting_id
@@ -526,9 +523,8 @@ class ZoomMeetingJob(models.Model):
             self._delete_meeting(zoom, meeting_id)
         except ZoomError as exc:
             self._retry_or_give_up(exc)
-            return False
+            return
         self._done()
-        return True
 
     # ------------------------------------------------------------ failures
     def _failure(self, event, work, claim, exc):
