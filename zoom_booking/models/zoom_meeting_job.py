@@ -340,10 +340,9 @@ class ZoomMeetingJob(models.Model):
         waiting = {host_id for host_id, others in self.env.cr.fetchall() if others}
         self.invalidate_recordset()
         self.env["calendar.event"].invalidate_model(["zoom_job_ids"])
-        if zoom_answered and waiting:
-            Job = self.with_env(self.env(context={})).browse()
+        if zoom_answered:
             for host_id in waiting:
-                self.env.cr.postcommit.add(partial(Job._hurry_host, host_id))
+                self.env.cr.postcommit.add(partial(self.browse()._hurry_host, host_id))
 
     def _record(self, values):
         """Write what became of this job after Zoom answered (or didn't).

