@@ -215,6 +215,10 @@ class BookingGuestMixin(models.AbstractModel):
             ),
             "start": start,
             "stop": start + timedelta(minutes=self.duration),
+            # What calendar computes for an event that is not all day, given
+            # here so that it is inserted with the event, not updated after.
+            "start_date": False,
+            "stop_date": False,
             "user_id": host.id,
             "partner_ids": [fields.Command.set((hosts.partner_id | partner).ids)],
             "show_as": "busy",

@@ -2,15 +2,18 @@
 how their Zoom meetings map to them."""
 
 import re
+import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 import babel
 import pytz
 from babel.dates import format_skeleton
+from markupsafe import escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
 
 from ..exceptions import BookingError
 from ..tools import ics
@@ -662,48 +665,62 @@ class CalendarEvent(models.Model):
         if not self:
             return  # and no mail queue to wake (write() calls this on any event)
         template = self.env.ref(f"zoom_booking.mail_template_booking_{purpose}")
+        method = "CANCEL" if purpose == "cancelled" else "REQUEST"
         for event in self.sudo().with_context(active_test=False):
             if not event.booking_calendar_id and purpose != "zoom_link":
                 continue
-            recipients = (
-                event.booking_guest_partner_id | event._booking_hosts().partner_id
-            )
-            attendees = event.attendee_ids
-            # One read for all of them (record by record, each is read alone).
-            attendees.fetch(["partner_id", "common_name", "state"])
-            attendees = attendees.filtered(
-                lambda a, recipients=recipients: a.partner_id in recipients
-            )
-            # Bookkeeping fields, not tracked.
-            bookkeeping = event.with_context(zoom_booking_sync=True, mail_notrack=True)
             if purpose in ("rescheduled", "cancelled"):
-                bookkeeping.booking_ics_sequence += 1
-            method = "CANCEL" if purpose == "cancelled" else "REQUEST"
+                event._booking_bookkeeping().booking_ics_sequence += 1
             ics_of_lang = {}
-            for attendee in attendees:
-                # The invitation's texts in the reader's language, as the mail.
-                lang = attendee.partner_id.lang or self.env.lang
+            for attendee, lang in event._booking_mail_readers():
                 if lang not in ics_of_lang:
-                    ics_of_lang[lang] = self.env["ir.attachment"].create(
-                        {
-                            "name": "invitation.ics",
-                            "mimetype": "text/calendar",
-                            "raw": event.with_context(
-                                booking_ics_method=method, lang=lang
-                            )._get_ics_file()[event.id],
-                            "res_model": "calendar.event",
-                            "res_id": event.id,
-                        }
-                    )
+                    ics_of_lang[lang] = event._booking_ics_attachment(method, lang)
                 event._booking_post_mail(template, attendee, ics_of_lang[lang])
-            values = {}
-            if purpose == "confirmed":
-                values["booking_confirmation_mailed"] = True
-            if purpose in ("confirmed", "zoom_link") and event.zoom_join_url:
-                values["zoom_link_mailed"] = True
-            if values:
-                bookkeeping.write(values)
+            event._booking_mailed(purpose)
         self._booking_wake_mail_queue()
+
+    def _booking_bookkeeping(self):
+        # Bookkeeping fields: not tracked, and no Zoom change follows them.
+        return self.with_context(zoom_booking_sync=True, mail_notrack=True)
+
+    def _booking_mail_readers(self):
+        """``(attendee, language)`` of each host and guest of the booking."""
+        self.ensure_one()
+        recipients = self.booking_guest_partner_id | self._booking_hosts().partner_id
+        attendees = self.attendee_ids
+        # One read for all of them (record by record, each is read alone).
+        attendees.fetch(["partner_id", "common_name", "state"])
+        return [
+            (attendee, attendee.partner_id.lang or self.env.lang)
+            for attendee in attendees
+            if attendee.partner_id in recipients
+        ]
+
+    def _booking_ics_attachment(self, method, lang):
+        """The booking's .ics (``REQUEST`` or ``CANCEL``), its texts in ``lang``."""
+        self.ensure_one()
+        return self.env["ir.attachment"].create(
+            {
+                "name": "invitation.ics",
+                "mimetype": "text/calendar",
+                "raw": self.with_context(
+                    booking_ics_method=method, lang=lang
+                )._get_ics_file()[self.id],
+                "res_model": "calendar.event",
+                "res_id": self.id,
+            }
+        )
+
+    def _booking_mailed(self, purpose):
+        """Note that the booking's ``purpose`` mails went out."""
+        self.ensure_one()
+        values = {}
+        if purpose == "confirmed":
+            values["booking_confirmation_mailed"] = True
+        if purpose in ("confirmed", "zoom_link") and self.zoom_join_url:
+            values["zoom_link_mailed"] = True
+        if values:
+            self._booking_bookkeeping().write(values)
 
     def _booking_hosts(self):
         """The booking's hosts: its organizer, and on a collective calendar
@@ -720,7 +737,8 @@ class CalendarEvent(models.Model):
     def _booking_post_mail(self, template, attendee, invitation):
         """Mail ``template`` to one attendee, through the event's chatter: the
         host sees there what each reader was sent (an internal note, so only
-        colleagues see it; a note's only recipients are the ones named)."""
+        colleagues see it; a note's only recipients are the ones named).
+        Returns the message."""
         self.ensure_one()
         template = template.with_context(**{CACHE_BODIES: True})
         rendered = {
@@ -730,7 +748,7 @@ class CalendarEvent(models.Model):
             for field in ("subject", "body_html", "email_from")
         }
         lang = attendee.partner_id.lang or self.env.lang
-        self.with_context(lang=lang).message_post(
+        return self.with_context(lang=lang).message_post(
             body=rendered["body_html"],
             subject=rendered["subject"],
             email_from=rendered["email_from"] or None,
@@ -738,14 +756,266 @@ class CalendarEvent(models.Model):
             partner_ids=attendee.partner_id.ids,
             subtype_xmlid="mail.mt_note",
             message_type="comment",
-            attachment_ids=invitation.ids,
+            attachment_ids=invitation.ids if invitation else [],
             email_layout_xmlid="zoom_booking.mail_notification_booking",
+            # The layout names no model: it need not be read.
+            model_description=self._description,
             # The host is the author of the guest's mail and reads their own.
             notify_author=True,
             # The mail queue's cron sends it (see _booking_wake_mail_queue):
             # the guest's request doesn't wait for the SMTP server.
             force_send=False,
         )
+
+    # ------------------------------------- mails written while Zoom answers
+    def _booking_mail_draft(self, purpose, passcode):
+        """Post this booking's ``purpose`` mails (``confirmed`` or
+        ``zoom_link``) while Zoom makes its meeting, as they will read once it
+        has: stand-ins take the place of the meeting's join URL, ID and
+        passcode until :meth:`_booking_mail_draft_send` puts Zoom's answer in,
+        in the same transaction. Until then nothing leaves: the mails are
+        queued with the transaction, inbox and push notifications are held.
+
+        What a guest waits for is then Zoom's answer, not Zoom's answer and
+        then the mails. Returns the draft, or None when there is none to make.
+
+        :param passcode: whether the meeting is asked for with a passcode
+        """
+        self.ensure_one()
+        event = self.sudo().with_context(active_test=False)
+        if not event.booking_calendar_id and purpose != "zoom_link":
+            return None
+        tag = secrets.token_hex(12)
+        join_url = f"https://zoom.invalid/j/ZB{tag}U"
+        stand_ins = {
+            "zoom_join_url": join_url,
+            "zoom_meeting_id": f"ZB{tag}I",
+            "zoom_meeting_id_display": f"ZB{tag}D",
+            "zoom_passcode": f"ZB{tag}P" if passcode else False,
+            "zoom_status": "created",
+            "videocall_location": join_url,
+        }
+        if not event.location or event.location == event.zoom_join_url:
+            stand_ins["location"] = join_url
+        shown = [event._fields[name] for name in stand_ins]
+        if self.env.cache.has_dirty_fields(event, shown):
+            return None  # changed in this transaction: shown as they are
+        template = self.env.ref(f"zoom_booking.mail_template_booking_{purpose}")
+        posted = []
+        with event._zoom_values_shown(stand_ins):
+            holding = event.with_context(zoom_booking_hold_notifications=True)
+            for attendee, lang in event._booking_mail_readers():
+                message = holding._booking_post_mail(template, attendee, None)
+                posted.append((message, lang))
+        draft = {
+            "purpose": purpose,
+            "tag": f"ZB{tag}",
+            "stand_ins": stand_ins,
+            "posted": posted,
+        }
+        if not all(join_url in message.body for message, _lang in posted):
+            # The template didn't show the stand-ins (edited, or the cache
+            # was cleared meanwhile): the mails are written once Zoom answered.
+            event._booking_mail_draft_discard(draft)
+            return None
+        return draft
+
+    def _zoom_values_shown(self, values):
+        """Within it, this event reads ``values`` (cache only, never written);
+        it reads its own again after."""
+        self.ensure_one()
+        cache = self.env.cache
+        fields_ = [self._fields[name] for name in values]
+        self.fetch([field.name for field in fields_ if field.store])
+        saved = {
+            field: cache.get(self, field)
+            for field in fields_
+            if cache.contains(self, field)
+        }
+
+        @contextmanager
+        def shown():
+            for field in fields_:
+                cache.set(self, field, field.convert_to_cache(values[field.name], self))
+            try:
+                yield
+            finally:
+                for field in fields_:
+                    if field in saved:
+                        cache.set(self, field, saved[field])
+                    else:
+                        cache.remove(self, field)
+                # Computed from the stand-ins meanwhile: computed again.
+                self.invalidate_recordset(
+                    [
+                        field.name
+                        for field in self._fields.values()
+                        if field.compute
+                        and not field.store
+                        and field.name not in values
+                        and any(
+                            path.split(".")[0] in values
+                            for path in self.pool.field_depends.get(field, ())
+                        )
+                    ],
+                    flush=False,
+                )
+
+        return shown()
+
+    def _booking_mail_draft_send(self, draft):
+        """Put the meeting's values, written on the event, in a draft of
+        :meth:`_booking_mail_draft`, and let its mails go. Returns False (the
+        draft is discarded) when the draft can't take them: no meeting, or a
+        passcode where none was shown or the other way round."""
+        if not draft:
+            return False
+        self.ensure_one()
+        event = self.sudo().with_context(active_test=False)
+        stand_ins = draft["stand_ins"]
+        if not event.zoom_join_url or bool(event.zoom_passcode) != bool(
+            stand_ins["zoom_passcode"]
+        ):
+            event._booking_mail_draft_discard(draft)
+            return False
+        real = {
+            stand_ins[name]: event[name] or ""
+            for name in ("zoom_join_url", "zoom_meeting_id", "zoom_meeting_id_display")
+        }
+        if stand_ins["zoom_passcode"]:
+            real[stand_ins["zoom_passcode"]] = event.zoom_passcode
+        messages = self.env["mail.message"].union(
+            *(message for message, _lang in draft["posted"])
+        )
+        if not event._booking_mail_draft_fill(messages, real, draft["tag"]):
+            event._booking_mail_draft_discard(draft)
+            return False
+        invitations = {}
+        links = []
+        for message, lang in draft["posted"]:
+            if lang not in invitations:
+                invitations[lang] = event._booking_ics_attachment("REQUEST", lang)
+            links.append((message.id, invitations[lang].id))
+        # The messages are this transaction's own, with no attachment yet:
+        # one query for all, not a read and a write per message.
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO message_attachment_rel (message_id, attachment_id) "
+                "VALUES %s",
+                SQL(", ").join(SQL("(%s, %s)", *link) for link in links),
+            )
+        )
+        messages.invalidate_recordset(["attachment_ids"])
+        held = self.env.cr.precommit.data.pop("zoom_booking.held_notifications", [])
+        for notify, message, recipients_data, msg_vals, kwargs in held:
+            if message in messages:
+                if msg_vals and "body" in msg_vals:
+                    msg_vals = dict(msg_vals, body=message.body)
+                notify(message, recipients_data, msg_vals=msg_vals, **kwargs)
+        event._booking_mailed(draft["purpose"])
+        event._booking_wake_mail_queue()
+        return True
+
+    def _booking_mail_draft_fill(self, messages, real, tag):
+        """The real values in ``messages`` and their outgoing mails, in place
+        of the stand-ins (which all hold ``tag``); whether none is left. One
+        query for both, the mails unknown to the ORM here."""
+        self.env["mail.message"].flush_model(["body", "subject"])
+        self.env["mail.mail"].flush_model(["body_html"])
+
+        def filled(column, html):
+            for stand_in, value in real.items():
+                value = str(escape(value)) if html else value
+                column = SQL("replace(%s, %s, %s)", column, stand_in, value)
+            return column
+
+        self.env.cr.execute(
+            SQL(
+                """WITH message AS (
+                           UPDATE mail_message
+                              SET body = %(body)s, subject = %(subject)s
+                            WHERE id IN %(ids)s
+                        RETURNING id, body, subject,
+                                  strpos(body || COALESCE(subject, ''), %(tag)s) > 0
+                                  AS left_over),
+                        mail AS (
+                           UPDATE mail_mail SET body_html = %(body_html)s
+                            WHERE mail_message_id IN %(ids)s
+                        RETURNING strpos(body_html, %(tag)s) > 0 AS left_over)
+                 SELECT id, body, subject, left_over FROM message
+                  UNION ALL SELECT NULL, NULL, NULL, left_over FROM mail""",
+                body=filled(SQL.identifier("body"), True),
+                subject=filled(SQL.identifier("subject"), False),
+                body_html=filled(SQL.identifier("body_html"), True),
+                ids=tuple(messages.ids),
+                tag=tag,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        self.env["mail.mail"].invalidate_model(["body_html"])
+        # What the messages hold now, known without reading them again.
+        cache = self.env.cache
+        for message_id, body, subject, _left_over in rows:
+            if message_id:
+                message = messages.browse(message_id)
+                for name, value in (("body", body), ("subject", subject)):
+                    field = message._fields[name]
+                    value = field.convert_to_cache(value, message, validate=False)
+                    cache.set(message, field, value)
+        return not any(row[3] for row in rows)
+
+    def _booking_mail_draft_discard(self, draft):
+        """Drop a draft of :meth:`_booking_mail_draft`: its messages, their
+        mails and held notifications."""
+        if not draft:
+            return
+        messages = self.env["mail.message"].union(
+            *(message for message, _lang in draft["posted"])
+        )
+        held = self.env.cr.precommit.data.get("zoom_booking.held_notifications", [])
+        held[:] = [entry for entry in held if entry[1] not in messages]
+        messages.sudo().unlink()
+
+    def _notify_thread_by_inbox(
+        self, message, recipients_data, msg_vals=False, **kwargs
+    ):
+        if self.env.context.get("zoom_booking_hold_notifications"):
+            self._booking_hold_notification(
+                super()._notify_thread_by_inbox,
+                message,
+                recipients_data,
+                msg_vals,
+                kwargs,
+            )
+            return None
+        return super()._notify_thread_by_inbox(
+            message, recipients_data, msg_vals=msg_vals, **kwargs
+        )
+
+    def _notify_thread_by_web_push(
+        self, message, recipients_data, msg_vals=False, **kwargs
+    ):
+        if self.env.context.get("zoom_booking_hold_notifications"):
+            self._booking_hold_notification(
+                super()._notify_thread_by_web_push,
+                message,
+                recipients_data,
+                msg_vals,
+                kwargs,
+            )
+            return None
+        return super()._notify_thread_by_web_push(
+            message, recipients_data, msg_vals=msg_vals, **kwargs
+        )
+
+    def _booking_hold_notification(
+        self, notify, message, recipients_data, msg_vals, kwargs
+    ):
+        # A mail drafted while Zoom answers tells no one before it is complete.
+        held = self.env.cr.precommit.data.setdefault(
+            "zoom_booking.held_notifications", []
+        )
+        held.append((notify, message, recipients_data, msg_vals, kwargs))
 
     def _booking_wake_mail_queue(self):
         """Booking mails leave now, not at the mail queue's next hourly run:

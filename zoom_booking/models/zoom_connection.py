@@ -339,12 +339,19 @@ class ZoomConnection(models.Model):
         self.ensure_one()
         return ZoomApi(self, self._zoom_client(call_logger=call_logger))
 
-    def _call_with_token(self, func, *args):
+    def _call_with_token(self, func, *args, meanwhile=None):
         """``func(token, *args)`` with this connection's access token. A token
-        Zoom refuses (401, code 124) is refreshed and the call retried once."""
+        Zoom refuses (401, code 124) is refreshed and the call retried once.
+
+        :param meanwhile: work done here while Zoom answers the first try
+            (``zoom_client.call_beside``)
+        """
         self.ensure_one()
         try:
-            return func(self._get_access_token(), *args)
+            token = self._get_access_token()
+            if meanwhile is None:
+                return func(token, *args)
+            return zoom_client.call_beside(lambda: func(token, *args), meanwhile)
         except zoom_client.ZoomAuthError:
             token = self._get_access_token(force_refresh=True)
             try:

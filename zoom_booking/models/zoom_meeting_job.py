@@ -390,9 +390,11 @@ class ZoomMeetingJob(models.Model):
         if work != "delete":
             event._zoom_prefetch_people()
         logs = []
+        # Mails written while Zoom answers a create (_create_meeting).
+        drafts = {}
         try:
             zoom = self._zoom_api(logs)
-            values, mails = self._do_work(event, work, zoom, claim)
+            values, mails = self._do_work(event, work, zoom, claim, drafts)
         except ZoomError as exc:
             values, mails = self._failure(event, work, claim, exc)
         retry = values.pop("_retry", False)
@@ -401,7 +403,10 @@ class ZoomMeetingJob(models.Model):
         event.with_context(mail_notrack=True).write(values)
         event._zoom_write_call_log(logs)
         for purpose in mails:
-            event._booking_send_mail(purpose)
+            if not event._booking_mail_draft_send(drafts.pop(purpose, None)):
+                event._booking_send_mail(purpose)
+        for draft in drafts.values():
+            event._booking_mail_draft_discard(draft)
         if retry:
             self._trigger_next_attempt()
 
@@ -413,16 +418,22 @@ class ZoomMeetingJob(models.Model):
             call_logger=None if call_log is None else call_log.append
         )
 
-    def _do_work(self, event, work, zoom, claim):
+    def _do_work(self, event, work, zoom, claim, drafts):
         """One piece of Zoom work; returns the event values to write and the
-        mails to send. The job is done, or set up for what follows."""
+        mails to send. The job is done, or set up for what follows.
+
+        :param drafts: filled with the mails written while Zoom answers, by
+            purpose (see ``calendar.event._booking_mail_draft``)
+        """
         if work == "create":
+            purpose = "zoom_link" if event.booking_confirmation_mailed else "confirmed"
             # Adopt the meeting an unanswered request may have made.
             meeting = claim["unsure"] and self._find_meeting(
                 zoom, event._zoom_reference()
             )
-            meeting = meeting or self._create_meeting(zoom, event)
-            purpose = "zoom_link" if event.booking_confirmation_mailed else "confirmed"
+            meeting = meeting or self._create_meeting(
+                zoom, event, drafts=drafts, purpose=purpose
+            )
             return self._created(event, meeting), [purpose]
         if work == "update":
             return self._update_meeting(zoom, event)
@@ -434,12 +445,21 @@ class ZoomMeetingJob(models.Model):
         self._done()
         return dict(event._zoom_cleared_values(), zoom_status="cleared"), []
 
-    def _create_meeting(self, zoom, event):
+    def _create_meeting(self, zoom, event, drafts=None, purpose=None):
         """Create the event's meeting, with a passcode the host's account
-        accepts when the event wants one."""
+        accepts when the event wants one; while Zoom answers, the ``purpose``
+        mails are written in ``drafts`` when given."""
         passcode = event._zoom_wants_passcode() and zoom.new_passcode()
+        meanwhile = None
+        if drafts is not None:
+
+            def meanwhile():
+                drafts[purpose] = event._booking_mail_draft(purpose, bool(passcode))
+
         try:
-            return zoom.create_meeting(event._zoom_meeting_body(passcode))
+            return zoom.create_meeting(
+                event._zoom_meeting_body(passcode), meanwhile=meanwhile
+            )
         except ZoomRequestError as exc:
             if not passcode or "password" not in exc.fields:
                 raise

@@ -19,3 +19,4 @@ from . import test_zoom_real_rules
 from . import test_bad_input
 from . import test_nobody_touches
 from . import test_ics
+from . import test_mails_while_zoom_answers

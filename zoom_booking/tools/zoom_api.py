@@ -50,8 +50,11 @@ class ZoomApi:
         connection.passcode_policy = policy if isinstance(policy, dict) else {}
         return connection.passcode_policy
 
-    def create_meeting(self, body):
-        return self._connection._call_with_token(self._client.create_meeting, body)
+    def create_meeting(self, body, meanwhile=None):
+        """Create a meeting; ``meanwhile()`` runs while Zoom answers."""
+        return self._connection._call_with_token(
+            self._client.create_meeting, body, meanwhile=meanwhile
+        )
 
     def update_meeting(self, meeting_id, body):
         return self._connection._call_with_token(

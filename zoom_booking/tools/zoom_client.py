@@ -9,10 +9,12 @@ import base64
 import hashlib
 import html
 import logging
+import os
 import re
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
@@ -37,6 +39,58 @@ def thread_session():
     if session is None:
         session = _sessions.session = requests.Session()
     return session
+
+
+_callers = {"pid": None, "pool": None}
+_callers_lock = threading.Lock()
+
+
+def _caller_pool():
+    """This process's threads that wait on Zoom while Odoo works on (made
+    anew in a forked worker: a parent's threads don't follow a fork)."""
+    with _callers_lock:
+        if _callers["pid"] != os.getpid():
+            _callers["pool"] = ThreadPoolExecutor(
+                max_workers=32, thread_name_prefix="zoom-call"
+            )
+            _callers["pid"] = os.getpid()
+        return _callers["pool"]
+
+
+def call_beside(call, meanwhile):
+    """``call()`` in another thread while ``meanwhile()`` runs in this one;
+    returns what ``call()`` returned, or raises what it raised, once both are
+    done. ``call`` must not touch the database: this thread's cursor is
+    ``meanwhile``'s.
+
+    What a guest waits for is then one Zoom round trip, not a round trip plus
+    the work that doesn't need Zoom's answer."""
+    caller = threading.current_thread()
+    names = {
+        name: getattr(caller, name)
+        for name in ("dbname", "uid")
+        if hasattr(caller, name)
+    }
+
+    def run():
+        # Odoo's log lines name the database from the thread.
+        thread = threading.current_thread()
+        for name, value in names.items():
+            setattr(thread, name, value)
+        try:
+            return call()
+        finally:
+            for name in names:
+                delattr(thread, name)
+
+    future = _caller_pool().submit(run)
+    try:
+        meanwhile()
+    finally:
+        # Not left running when meanwhile() fails: the transaction that made
+        # the call ends only once Zoom has answered it.
+        wait([future])
+    return future.result()
 
 
 _SECRET_PATTERNS = [

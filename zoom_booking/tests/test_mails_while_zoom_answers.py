@@ -1,0 +1,197 @@
+"""A Zoom booking's mails are written while Zoom makes the meeting, with
+stand-ins for what only Zoom's answer tells (join URL, meeting ID, passcode),
+and filled in before anything leaves: host and guest read the same mails as if
+they had been written after Zoom answered, and no one sees a stand-in."""
+
+import json
+import re
+
+from odoo.tests import tagged
+
+from .test_zoom_meeting import ZoomMeetingCase
+
+# Every stand-in holds this: "ZB" and 24 hex digits, then what it stands for.
+STAND_IN_RE = re.compile(r"zoom\.invalid|ZB[0-9a-f]{24}[UIDP]")
+
+
+@tagged("post_install", "-at_install")
+class TestMailsWrittenWhileZoomAnswers(ZoomMeetingCase):
+    def readers_messages(self, booking, subject_part):
+        return (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "calendar.event"),
+                    ("res_id", "=", booking.id),
+                    ("subject", "ilike", subject_part),
+                ]
+            )
+        )
+
+    def assert_no_stand_in(self, booking):
+        """Nothing Odoo keeps or sends about the booking holds a stand-in."""
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search([("model", "=", "calendar.event"), ("res_id", "=", booking.id)])
+        )
+        for message in messages:
+            self.assertNotRegex(str(message.body), STAND_IN_RE)
+            self.assertNotRegex(message.subject or "", STAND_IN_RE)
+            for attachment in message.attachment_ids:
+                ics = attachment.raw.decode().replace("\r\n ", "")
+                self.assertNotRegex(ics, STAND_IN_RE)
+        for mail in self.mails_of(booking):
+            self.assertNotRegex(mail.body_html, STAND_IN_RE)
+        for bus in self.env["bus.bus"].sudo().search([]):
+            self.assertNotRegex(bus.message, STAND_IN_RE)
+
+    def test_the_mails_carry_zooms_answer_and_no_stand_in(self):
+        booking, _page = self.book_zoom()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertTrue(booking.zoom_passcode)
+        messages = self.readers_messages(booking, "Booking confirmed")
+        # One mail per reader: nothing drafted twice, nothing left behind.
+        self.assertEqual(
+            messages.partner_ids,
+            booking.booking_guest_partner_id | self.host.partner_id,
+        )
+        self.assertEqual(len(messages), 2)
+        for message in messages:
+            body = str(message.body)
+            self.assertIn(booking.zoom_join_url.replace("&", "&amp;"), body)
+            self.assertIn(booking.zoom_meeting_id_display, body)
+            self.assertIn(booking.zoom_passcode, body)
+            (invitation,) = message.attachment_ids
+            # Unfolded: .ics lines are cut at 75 octets.
+            ics = invitation.raw.decode().replace("\r\n ", "")
+            self.assertIn("invitation.ics", invitation.name)
+            self.assertIn(booking.zoom_passcode, ics)
+            self.assertIn(f"URL:{booking.zoom_join_url}\r\n", ics)
+        mails = self.mails_of(booking, "Booking confirmed")
+        self.assertEqual(len(mails), 2)
+        for mail in mails:
+            self.assertIn(booking.zoom_meeting_id_display, mail.body_html)
+            self.assertIn(booking.zoom_passcode, mail.body_html)
+        self.assertTrue(booking.booking_confirmation_mailed)
+        self.assertTrue(booking.zoom_link_mailed)
+        self.assert_no_stand_in(booking)
+
+    def test_a_host_who_reads_in_odoo_is_told_once_the_mail_is_complete(self):
+        self.host.notification_type = "inbox"
+        self.env["bus.bus"].sudo().search([]).unlink()
+        booking, _page = self.book_zoom()
+        (message,) = self.readers_messages(booking, "Booking confirmed").filtered(
+            lambda m: self.host.partner_id in m.partner_ids
+        )
+        inbox = message.notification_ids.filtered(
+            lambda n: n.notification_type == "inbox"
+        )
+        self.assertEqual(inbox.res_partner_id, self.host.partner_id)
+        # The host's web client hears of it with the link, not a stand-in.
+        told = [
+            json.loads(bus.message)
+            for bus in self.env["bus.bus"].sudo().search([])
+            if json.loads(bus.message)["type"] == "mail.message/inbox"
+        ]
+        self.assertEqual(len(told), 1, told)
+        self.assertIn(booking.zoom_meeting_id_display, json.dumps(told))
+        self.assert_no_stand_in(booking)
+
+    def test_a_passcode_zoom_adds_on_its_own_is_in_the_mails(self):
+        # The calendar asks for none; the host's Zoom account requires one,
+        # so Zoom makes it: the mails drafted without one are written again.
+        self.calendar.zoom_passcode_required = False
+        booking, _page = self.book_zoom()
+        self.assertEqual(self.creates()[0]["json"].get("password"), None)
+        self.assertTrue(booking.zoom_passcode)
+        messages = self.readers_messages(booking, "Booking confirmed")
+        self.assertEqual(len(messages), 2)
+        for message in messages:
+            self.assertIn(booking.zoom_passcode, str(message.body))
+            self.assertEqual(len(message.attachment_ids), 1)
+        self.assertEqual(len(self.mails_of(booking, "Booking confirmed")), 2)
+        self.assert_no_stand_in(booking)
+
+    def test_when_zoom_fails_the_drafts_give_way_to_the_plain_confirmation(self):
+        self.host.notification_type = "inbox"
+        self.zoom.add_fault(method="POST", path="/v2/users/me/meetings", status=503)
+        booking, _page = self.book_zoom()
+        self.assertEqual(booking.zoom_status, "pending")
+        messages = self.readers_messages(booking, "Booking confirmed")
+        self.assertEqual(len(messages), 2)
+        for message in messages:
+            self.assertNotIn("Join Zoom meeting", str(message.body))
+            self.assertIn("as soon as Zoom confirms", str(message.body))
+        # The host is told once, of the mail that went out.
+        inbox = messages.notification_ids.filtered(
+            lambda n: n.notification_type == "inbox"
+        )
+        self.assertEqual(len(inbox), 1)
+        self.assert_no_stand_in(booking)
+        # Zoom answers again: the link follows, in a mail of its own.
+        self.run_cron()
+        self.assertEqual(booking.zoom_status, "created")
+        self.assertEqual(len(self.readers_messages(booking, "Zoom link")), 2)
+        self.assert_no_stand_in(booking)
+
+    def test_a_draft_shows_stand_ins_and_tells_no_one_until_filled(self):
+        self.host.notification_type = "inbox"
+        booking, _page = self.book_zoom()
+        event = booking.sudo()
+        draft = event._booking_mail_draft("zoom_link", passcode=True)
+        messages = self.env["mail.message"].union(*(m for m, _l in draft["posted"]))
+        self.assertEqual(len(messages), 2)
+        for message in messages:
+            self.assertRegex(str(message.body), STAND_IN_RE)
+            self.assertFalse(message.attachment_ids)
+        self.assertFalse(
+            messages.notification_ids.filtered(lambda n: n.notification_type == "inbox")
+        )
+        # What the draft showed is the event's no longer: it reads its own.
+        self.assertNotRegex(event.zoom_join_url, STAND_IN_RE)
+        self.assertNotRegex(event.videocall_location, STAND_IN_RE)
+        self.assertTrue(event._booking_mail_draft_send(draft))
+        for message in messages:
+            self.assertIn(event.zoom_passcode, str(message.body))
+            self.assertEqual(len(message.attachment_ids), 1)
+        self.assertEqual(
+            len(
+                messages.notification_ids.filtered(
+                    lambda n: n.notification_type == "inbox"
+                )
+            ),
+            1,
+        )
+        self.env.flush_all()
+        self.assert_no_stand_in(booking)
+        for mail in (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("mail_message_id", "in", messages.ids)])
+        ):
+            self.assertIn(event.zoom_meeting_id_display, mail.body_html)
+            self.assertTrue(mail.attachment_ids.raw.startswith(b"BEGIN:VCALENDAR"))
+
+    def test_a_draft_zoom_cannot_fill_is_dropped(self):
+        booking, _page = self.book_zoom()
+        event = booking.sudo()
+        before = (
+            self.env["mail.message"]
+            .sudo()
+            .search_count(
+                [("model", "=", "calendar.event"), ("res_id", "=", booking.id)]
+            )
+        )
+        # Drafted without a passcode, but the meeting has one.
+        draft = event._booking_mail_draft("zoom_link", passcode=False)
+        self.assertFalse(event._booking_mail_draft_send(draft))
+        self.assertEqual(
+            self.env["mail.message"]
+            .sudo()
+            .search_count(
+                [("model", "=", "calendar.event"), ("res_id", "=", booking.id)]
+            ),
+            before,
+        )
