@@ -979,43 +979,33 @@ class CalendarEvent(models.Model):
     def _notify_thread_by_inbox(
         self, message, recipients_data, msg_vals=False, **kwargs
     ):
-        if self.env.context.get("zoom_booking_hold_notifications"):
-            self._booking_hold_notification(
-                super()._notify_thread_by_inbox,
-                message,
-                recipients_data,
-                msg_vals,
-                kwargs,
-            )
-            return None
-        return super()._notify_thread_by_inbox(
-            message, recipients_data, msg_vals=msg_vals, **kwargs
+        return self._booking_notify_unless_held(
+            super()._notify_thread_by_inbox, message, recipients_data, msg_vals, kwargs
         )
 
     def _notify_thread_by_web_push(
         self, message, recipients_data, msg_vals=False, **kwargs
     ):
-        if self.env.context.get("zoom_booking_hold_notifications"):
-            self._booking_hold_notification(
-                super()._notify_thread_by_web_push,
-                message,
-                recipients_data,
-                msg_vals,
-                kwargs,
-            )
-            return None
-        return super()._notify_thread_by_web_push(
-            message, recipients_data, msg_vals=msg_vals, **kwargs
+        return self._booking_notify_unless_held(
+            super()._notify_thread_by_web_push,
+            message,
+            recipients_data,
+            msg_vals,
+            kwargs,
         )
 
-    def _booking_hold_notification(
+    def _booking_notify_unless_held(
         self, notify, message, recipients_data, msg_vals, kwargs
     ):
-        # A mail drafted while Zoom answers tells no one before it is complete.
+        if not self.env.context.get("zoom_booking_hold_notifications"):
+            return notify(message, recipients_data, msg_vals=msg_vals, **kwargs)
+        # A mail drafted while Zoom answers tells no one before it is complete
+        # (_booking_mail_draft_send).
         held = self.env.cr.precommit.data.setdefault(
             "zoom_booking.held_notifications", []
         )
         held.append((notify, message, recipients_data, msg_vals, kwargs))
+        return None
 
     def _booking_wake_mail_queue(self):
         """Booking mails leave now, not at the mail queue's next hourly run:

@@ -17,17 +17,10 @@ STAND_IN_RE = re.compile(r"zoom\.invalid|ZB[0-9a-f]{24}[UIDP]")
 @tagged("post_install", "-at_install")
 class TestMailsWrittenWhileZoomAnswers(ZoomMeetingCase):
     def readers_messages(self, booking, subject_part):
-        return (
-            self.env["mail.message"]
-            .sudo()
-            .search(
-                [
-                    ("model", "=", "calendar.event"),
-                    ("res_id", "=", booking.id),
-                    ("subject", "ilike", subject_part),
-                ]
-            )
-        )
+        """The booking's messages to its readers, by subject."""
+        domain = [("model", "=", "calendar.event"), ("res_id", "=", booking.id)]
+        domain.append(("subject", "ilike", subject_part))
+        return self.env["mail.message"].sudo().search(domain)
 
     def assert_no_stand_in(self, booking):
         """Nothing Odoo keeps or sends about the booking holds a stand-in."""
