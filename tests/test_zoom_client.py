@@ -5,6 +5,9 @@ The client is ORM-free, so it is loaded straight from its file, without Odoo.
 
 import importlib.util
 import logging
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -191,3 +194,71 @@ def test_xml_errors_are_understood(zoom):
     with pytest.raises(zc.ZoomNotFound) as caught:
         client.get_meeting(tokens["access_token"], "81234567890")
     assert caught.value.code == 3001
+
+
+def test_the_callers_work_goes_on_while_zoom_answers(zoom):
+    """call_beside: Zoom's answer is awaited in another thread while the
+    caller works on. Each side waits for the other to have begun, so run one
+    after the other they would fail (no timing involved)."""
+    client, tokens = connect(zoom)
+    calling, working = threading.Event(), threading.Event()
+    workers = []
+
+    def call():
+        calling.set()
+        assert working.wait(10), "the caller's work did not start meanwhile"
+        return client.create_meeting(tokens["access_token"], meeting_body())
+
+    def meanwhile():
+        working.set()
+        assert calling.wait(10), "the call did not start meanwhile"
+        workers.append(threading.current_thread())
+
+    meeting = zc.call_beside(call, meanwhile)
+    assert meeting["id"] and zoom.meetings()
+    assert workers == [threading.current_thread()]
+
+
+def test_zooms_error_and_the_callers_come_back_after_both_ended(zoom):
+    client, tokens = connect(zoom)
+    zoom.add_fault(method="POST", path="/v2/users/me/meetings", status=503)
+    done = []
+    with pytest.raises(zc.ZoomUnavailable):
+        zc.call_beside(
+            lambda: client.create_meeting(tokens["access_token"], meeting_body()),
+            lambda: done.append("meanwhile"),
+        )
+    assert done == ["meanwhile"]
+
+    def failing():
+        raise RuntimeError("the caller's work failed")
+
+    # The caller's error wins, but only once Zoom has answered: the meeting
+    # it made is not left to a request still running.
+    with pytest.raises(RuntimeError):
+        zc.call_beside(
+            lambda: client.create_meeting(tokens["access_token"], meeting_body()),
+            failing,
+        )
+    assert len(zoom.meetings()) == 1
+
+
+def test_a_forked_worker_waits_on_zoom_with_threads_of_its_own(zoom):
+    """Odoo's workers are forked from a server that may have used the pool:
+    the parent's threads don't follow a fork, a worker makes its own."""
+    client, tokens = connect(zoom)
+    assert zc.call_beside(lambda: "parent", lambda: None) == "parent"
+    pid = os.fork()
+    if pid == 0:  # the worker
+        signal.alarm(20)  # a pool of the parent's would never answer
+        try:
+            meeting = zc.call_beside(
+                lambda: client.create_meeting(tokens["access_token"], meeting_body()),
+                lambda: None,
+            )
+            os._exit(0 if meeting["id"] else 1)
+        except BaseException:  # noqa: BLE001 - told to the parent by the exit code
+            os._exit(2)
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(zoom.meetings()) == 1
