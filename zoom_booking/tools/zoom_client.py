@@ -61,7 +61,9 @@ def call_beside(call, meanwhile):
     """``call()`` in another thread while ``meanwhile()`` runs in this one;
     returns what ``call()`` returned, or raises what it raised, once both are
     done. ``call`` must not touch the database: this thread's cursor is
-    ``meanwhile``'s.
+    ``meanwhile``'s. A client made here keeps this thread's session (and its
+    kept-alive connection to Zoom): the call's thread has it while
+    ``meanwhile`` runs, which makes no Zoom call, so one thread at a time.
 
     What a guest waits for is then one Zoom round trip, not a round trip plus
     the work that doesn't need Zoom's answer."""
