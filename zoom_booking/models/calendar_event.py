@@ -820,6 +820,7 @@ class CalendarEvent(models.Model):
             return None
         return draft
 
+    @contextmanager
     def _zoom_values_shown(self, values):
         """Within it, this event reads ``values`` (cache only, never written);
         it reads its own again after."""
@@ -832,36 +833,31 @@ class CalendarEvent(models.Model):
             for field in fields_
             if cache.contains(self, field)
         }
-
-        @contextmanager
-        def shown():
+        for field in fields_:
+            cache.set(self, field, field.convert_to_cache(values[field.name], self))
+        try:
+            yield
+        finally:
             for field in fields_:
-                cache.set(self, field, field.convert_to_cache(values[field.name], self))
-            try:
-                yield
-            finally:
-                for field in fields_:
-                    if field in saved:
-                        cache.set(self, field, saved[field])
-                    else:
-                        cache.remove(self, field)
-                # Computed from the stand-ins meanwhile: computed again.
-                self.invalidate_recordset(
-                    [
-                        field.name
-                        for field in self._fields.values()
-                        if field.compute
-                        and not field.store
-                        and field.name not in values
-                        and any(
-                            path.split(".")[0] in values
-                            for path in self.pool.field_depends.get(field, ())
-                        )
-                    ],
-                    flush=False,
-                )
-
-        return shown()
+                if field in saved:
+                    cache.set(self, field, saved[field])
+                else:
+                    cache.remove(self, field)
+            # Computed from the stand-ins meanwhile: computed again.
+            self.invalidate_recordset(
+                [
+                    field.name
+                    for field in self._fields.values()
+                    if field.compute
+                    and not field.store
+                    and field.name not in values
+                    and any(
+                        path.split(".")[0] in values
+                        for path in self.pool.field_depends.get(field, ())
+                    )
+                ],
+                flush=False,
+            )
 
     def _booking_mail_draft_send(self, draft):
         """Put the meeting's values, written on the event, in a draft of
