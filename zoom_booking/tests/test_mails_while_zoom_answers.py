@@ -7,7 +7,9 @@ import json
 import re
 
 from odoo.tests import tagged
+from odoo.tests.common import JsonRpcException
 
+from .test_booking_flow import CSRF_RE
 from .test_zoom_meeting import ZoomMeetingCase
 
 # Every stand-in holds this: "ZB" and 24 hex digits, then what it stands for.
@@ -188,3 +190,67 @@ class TestMailsWrittenWhileZoomAnswers(ZoomMeetingCase):
             ),
             before,
         )
+
+    def test_a_colleague_cannot_draft_or_send_over_rpc(self):
+        booking, _page = self.book_zoom()
+        messages = self.readers_messages(booking, "")
+        self.authenticate(self.other_host.login, self.other_host.login)
+        for method, args in (
+            ("_booking_mail_draft", [booking.ids, "zoom_link", True]),
+            ("_booking_mail_draft_send", [booking.ids, {}]),
+            ("_booking_mail_draft_fill", [booking.ids, [], {}, "ZB"]),
+        ):
+            with self.subTest(method=method):
+                with self.assertRaises(JsonRpcException) as refused:
+                    self.call_kw("calendar.event", method, args)
+                self.assertIn("cannot be called remotely", str(refused.exception))
+        self.assertEqual(self.readers_messages(booking, ""), messages)
+
+
+@tagged("post_install", "-at_install")
+class TestMailsWrittenWhileZoomAnswersInJapanese(ZoomMeetingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("ja_JP")
+        cls.env["ir.module.module"]._load_module_terms(["zoom_booking"], ["ja_JP"])
+        cls.host.lang = "en_US"
+
+    def test_a_japanese_guest_in_tokyo_reads_zooms_answer_in_japanese(self):
+        headers = {"Accept-Language": "ja,en;q=0.5"}
+        self.opener.cookies.clear()  # a guest's first visit
+        page = self.url_open(f"/book/{self.calendar.slug}", headers=headers)
+        start = self.next_slot(days=2, hour=1)  # 10:00 in Tokyo
+        booking, _page = self.book_zoom(
+            start,
+            tz="Asia/Tokyo",
+            email="hanako@example.jp",
+            headers=headers,
+            csrf=CSRF_RE.search(page.text).group(1),
+        )
+        self.assertEqual(booking.booking_guest_partner_id.lang, "ja_JP")
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search([("model", "=", "calendar.event"), ("res_id", "=", booking.id)])
+        )
+        guest = booking.booking_guest_partner_id
+        (to_guest,) = messages.filtered(lambda m: guest in m.partner_ids)
+        (to_host,) = messages.filtered(lambda m: self.host.partner_id in m.partner_ids)
+        self.assertTrue(to_guest.subject.startswith("予約確定"), to_guest.subject)
+        self.assertTrue(to_host.subject.startswith("Booking confirmed"))
+        for message in to_guest | to_host:
+            body = str(message.body)
+            self.assertIn(booking.zoom_meeting_id_display, body)
+            self.assertIn(booking.zoom_passcode, body)
+            self.assertNotRegex(body, STAND_IN_RE)
+        self.assertIn("10:00", str(to_guest.body))  # the guest's own time
+        # One invitation per language, each with Zoom's link.
+        guest_ics = to_guest.attachment_ids.raw.decode().replace("\r\n ", "")
+        host_ics = to_host.attachment_ids.raw.decode().replace("\r\n ", "")
+        self.assertNotEqual(to_guest.attachment_ids, to_host.attachment_ids)
+        self.assertIn("Zoomミーティングに参加", guest_ics)
+        self.assertIn("Join Zoom meeting", host_ics)
+        for ics in (guest_ics, host_ics):
+            self.assertIn(f"URL:{booking.zoom_join_url}\r\n", ics)
+            self.assertNotRegex(ics, STAND_IN_RE)
