@@ -670,7 +670,7 @@ class CalendarEvent(models.Model):
             if not event.booking_calendar_id and purpose != "zoom_link":
                 continue
             if purpose in ("rescheduled", "cancelled"):
-                event._booking_bookkeeping().booking_ics_sequence += 1
+                event._zoom_bookkeeping().booking_ics_sequence += 1
             ics_of_lang = {}
             for attendee, lang in event._booking_mail_readers():
                 if lang not in ics_of_lang:
@@ -678,10 +678,6 @@ class CalendarEvent(models.Model):
                 event._booking_post_mail(template, attendee, ics_of_lang[lang])
             event._booking_mailed(purpose)
         self._booking_wake_mail_queue()
-
-    def _booking_bookkeeping(self):
-        # Bookkeeping fields: not tracked, and no Zoom change follows them.
-        return self.with_context(zoom_booking_sync=True, mail_notrack=True)
 
     def _booking_mail_readers(self):
         """``(attendee, language)`` of each host and guest of the booking."""
@@ -720,7 +716,7 @@ class CalendarEvent(models.Model):
         if purpose in ("confirmed", "zoom_link") and self.zoom_join_url:
             values["zoom_link_mailed"] = True
         if values:
-            self._booking_bookkeeping().write(values)
+            self._zoom_bookkeeping().write(values)
 
     def _booking_hosts(self):
         """The booking's hosts: its organizer, and on a collective calendar
@@ -787,16 +783,16 @@ class CalendarEvent(models.Model):
             return None
         tag = secrets.token_hex(12)
         join_url = f"https://zoom.invalid/j/ZB{tag}U"
-        stand_ins = {
-            "zoom_join_url": join_url,
-            "zoom_meeting_id": f"ZB{tag}I",
-            "zoom_meeting_id_display": f"ZB{tag}D",
-            "zoom_passcode": f"ZB{tag}P" if passcode else False,
-            "zoom_status": "created",
-            "videocall_location": join_url,
-        }
-        if not event.location or event.location == event.zoom_join_url:
-            stand_ins["location"] = join_url
+        # What the event will read once Zoom's answer is written, as
+        # _zoom_values_from_meeting makes it.
+        stand_ins = event._zoom_values_from_meeting(
+            {
+                "id": f"ZB{tag}I",
+                "join_url": join_url,
+                "password": f"ZB{tag}P" if passcode else "",
+            }
+        )
+        stand_ins.update(zoom_meeting_id_display=f"ZB{tag}D", zoom_status="created")
         shown = [event._fields[name] for name in stand_ins]
         if self.env.cache.has_dirty_fields(event, shown):
             return None  # changed in this transaction: shown as they are
@@ -812,6 +808,7 @@ class CalendarEvent(models.Model):
             "tag": f"ZB{tag}",
             "stand_ins": stand_ins,
             "posted": posted,
+            "messages": self.env["mail.message"].union(*(m for m, _lang in posted)),
         }
         if not all(join_url in message.body for message, _lang in posted):
             # The template didn't show the stand-ins (edited, or the cache
@@ -880,9 +877,7 @@ class CalendarEvent(models.Model):
         }
         if stand_ins["zoom_passcode"]:
             real[stand_ins["zoom_passcode"]] = event.zoom_passcode
-        messages = self.env["mail.message"].union(
-            *(message for message, _lang in draft["posted"])
-        )
+        messages = draft["messages"]
         if not event._booking_mail_draft_fill(messages, real, draft["tag"]):
             event._booking_mail_draft_discard(draft)
             return False
@@ -902,12 +897,16 @@ class CalendarEvent(models.Model):
             )
         )
         messages.invalidate_recordset(["attachment_ids"])
-        held = self.env.cr.precommit.data.pop("zoom_booking.held_notifications", [])
-        for notify, message, recipients_data, msg_vals, kwargs in held:
-            if message in messages:
-                if msg_vals and "body" in msg_vals:
-                    msg_vals = dict(msg_vals, body=message.body)
-                notify(message, recipients_data, msg_vals=msg_vals, **kwargs)
+        for (
+            notify,
+            message,
+            recipients_data,
+            msg_vals,
+            kwargs,
+        ) in self._booking_take_held_notifications(messages):
+            if msg_vals and "body" in msg_vals:
+                msg_vals = dict(msg_vals, body=message.body)
+            notify(message, recipients_data, msg_vals=msg_vals, **kwargs)
         event._booking_mailed(draft["purpose"])
         event._booking_wake_mail_queue()
         return True
@@ -965,12 +964,8 @@ class CalendarEvent(models.Model):
         mails and held notifications."""
         if not draft:
             return
-        messages = self.env["mail.message"].union(
-            *(message for message, _lang in draft["posted"])
-        )
-        held = self.env.cr.precommit.data.get("zoom_booking.held_notifications", [])
-        held[:] = [entry for entry in held if entry[1] not in messages]
-        messages.sudo().unlink()
+        self._booking_take_held_notifications(draft["messages"])
+        draft["messages"].sudo().unlink()
 
     def _notify_thread_by_inbox(
         self, message, recipients_data, msg_vals=False, **kwargs
@@ -989,6 +984,13 @@ class CalendarEvent(models.Model):
             msg_vals,
             kwargs,
         )
+
+    def _booking_take_held_notifications(self, messages):
+        """The notifications held for ``messages``, no longer held."""
+        held = self.env.cr.precommit.data.get("zoom_booking.held_notifications", [])
+        taken = [entry for entry in held if entry[1] in messages]
+        held[:] = [entry for entry in held if entry[1] not in messages]
+        return taken
 
     def _booking_notify_unless_held(
         self, notify, message, recipients_data, msg_vals, kwargs

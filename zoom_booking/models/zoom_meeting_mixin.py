@@ -135,14 +135,18 @@ class ZoomMeetingMixin(models.AbstractModel):
             )
         return job
 
+    def _zoom_bookkeeping(self):
+        # Writes of bookkeeping fields: not tracked, and no Zoom change
+        # follows them.
+        return self.with_context(zoom_booking_sync=True, mail_notrack=True)
+
     def _zoom_plan_create(self, host, **values):
         """Give these records a Zoom meeting of ``host``'s account, made after
         commit; ``values`` are written on them too."""
         # A new reference for each new meeting (never an older meeting's),
         # committed before any request carries it, so that a retry after a
         # lost answer looks for the same one.
-        # Bookkeeping fields, not tracked.
-        sync = self.sudo().with_context(zoom_booking_sync=True, mail_notrack=True)
+        sync = self.sudo()._zoom_bookkeeping()
         for record in sync:
             record.write(
                 dict(
