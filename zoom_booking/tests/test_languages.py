@@ -15,14 +15,19 @@ JA_SUBJECT = "予約確定"  # "Booking confirmed"
 JA_JOIN = "Zoomミーティングに参加"  # "Join Zoom meeting"
 
 
+def install_japanese(env, host):
+    """Japanese installed with zoom_booking's texts; ``host`` reads English."""
+    env["res.lang"]._activate_lang("ja_JP")
+    env["ir.module.module"]._load_module_terms(["zoom_booking"], ["ja_JP"])
+    host.lang = "en_US"
+
+
 @tagged("post_install", "-at_install")
 class TestGuestLanguage(BookingHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("ja_JP")
-        cls.env["ir.module.module"]._load_module_terms(["zoom_booking"], ["ja_JP"])
-        cls.host.lang = "en_US"
+        install_japanese(cls.env, cls.host)
 
     def guest_mail(self, booking, email_address):
         mails = self.mails_of(booking).filtered(

@@ -10,6 +10,7 @@ from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 
 from .test_booking_flow import CSRF_RE
+from .test_languages import JA_JOIN, JA_SUBJECT, install_japanese
 from .test_zoom_meeting import ZoomMeetingCase
 
 # Every stand-in holds this: "ZB" and 24 hex digits, then what it stands for.
@@ -213,9 +214,7 @@ class TestMailsWrittenWhileZoomAnswersInJapanese(ZoomMeetingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("ja_JP")
-        cls.env["ir.module.module"]._load_module_terms(["zoom_booking"], ["ja_JP"])
-        cls.host.lang = "en_US"
+        install_japanese(cls.env, cls.host)
 
     def test_a_japanese_guest_in_tokyo_reads_zooms_answer_in_japanese(self):
         headers = {"Accept-Language": "ja,en;q=0.5"}
@@ -238,7 +237,7 @@ class TestMailsWrittenWhileZoomAnswersInJapanese(ZoomMeetingCase):
         guest = booking.booking_guest_partner_id
         (to_guest,) = messages.filtered(lambda m: guest in m.partner_ids)
         (to_host,) = messages.filtered(lambda m: self.host.partner_id in m.partner_ids)
-        self.assertTrue(to_guest.subject.startswith("予約確定"), to_guest.subject)
+        self.assertTrue(to_guest.subject.startswith(JA_SUBJECT), to_guest.subject)
         self.assertTrue(to_host.subject.startswith("Booking confirmed"))
         for message in to_guest | to_host:
             body = str(message.body)
@@ -250,7 +249,7 @@ class TestMailsWrittenWhileZoomAnswersInJapanese(ZoomMeetingCase):
         guest_ics = to_guest.attachment_ids.raw.decode().replace("\r\n ", "")
         host_ics = to_host.attachment_ids.raw.decode().replace("\r\n ", "")
         self.assertNotEqual(to_guest.attachment_ids, to_host.attachment_ids)
-        self.assertIn("Zoomミーティングに参加", guest_ics)
+        self.assertIn(JA_JOIN, guest_ics)
         self.assertIn("Join Zoom meeting", host_ics)
         for ics in (guest_ics, host_ics):
             self.assertIn(f"URL:{booking.zoom_join_url}\r\n", ics)
